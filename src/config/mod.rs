@@ -1,0 +1,103 @@
+//! Configuration: read YAML, validate it into the runtime [`Config`].
+//!
+//! The one entry point is [`parse`] (and [`load`] for a file). Every problem is
+//! collected, each with the key path and, where known, the source line; a
+//! malformed config never panics.
+
+mod duration;
+mod locate;
+mod schema;
+mod types;
+mod upstream;
+mod validate;
+
+pub use duration::parse_duration;
+pub use types::*;
+
+use std::fmt;
+use std::path::Path;
+
+/// One problem in a config: where and what.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// Key path such as `upstreams.api.servers[2].weight`; empty for the whole document.
+    pub path: String,
+    /// 1-based source line, where known.
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let path = if self.path.is_empty() {
+            "(document)"
+        } else {
+            &self.path
+        };
+        match self.line {
+            Some(line) => write!(f, "{path} (line {line}): {}", self.message),
+            None => write!(f, "{path}: {}", self.message),
+        }
+    }
+}
+
+/// Why a config could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{}", list(.0))]
+    Invalid(Vec<Problem>),
+}
+
+fn list(problems: &[Problem]) -> String {
+    let mut out = format!(
+        "{} problem{} in config:",
+        problems.len(),
+        if problems.len() == 1 { "" } else { "s" }
+    );
+    for p in problems {
+        out.push_str("\n  ");
+        out.push_str(&p.to_string());
+    }
+    out
+}
+
+/// Reads and validates the config file at `path`.
+pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    let src = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
+    parse(&src)
+}
+
+/// Validates config text. All problems are reported together.
+pub fn parse(src: &str) -> Result<Config, ConfigError> {
+    let root: serde_yaml::Value = match serde_yaml::from_str(src) {
+        Ok(v) => v,
+        Err(e) => {
+            return Err(ConfigError::Invalid(vec![Problem {
+                path: String::new(),
+                line: e.location().map(|l| l.line()),
+                message: format!("invalid YAML: {e}"),
+            }]))
+        }
+    };
+    let (config, mut problems) = validate::validate(root);
+    if problems.is_empty() {
+        if let Some(config) = config {
+            return Ok(config);
+        }
+    }
+    let lines = locate::line_map(src);
+    for p in &mut problems {
+        if p.line.is_none() {
+            p.line = lines.get(&p.path).copied();
+        }
+    }
+    Err(ConfigError::Invalid(problems))
+}

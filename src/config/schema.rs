@@ -1,0 +1,89 @@
+//! Raw serde structs: the YAML exactly as written, before validation.
+//!
+//! Every struct denies unknown fields. Sections whose behaviour is not built
+//! yet are captured as raw values so validation can reject them with
+//! "not supported yet" instead of ignoring them. Lists of servers are kept as
+//! raw values so each entry is deserialized (and reported) on its own.
+
+use serde::Deserialize;
+use serde_yaml::Value;
+use std::collections::BTreeMap;
+
+/// One entry of `listeners`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawListener {
+    pub address: String,
+    pub tls: Option<Value>,
+}
+
+/// One entry of `upstreams`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawUpstream {
+    pub balance: Option<String>,
+    pub hash: Option<RawHash>,
+    pub servers: Option<Vec<Value>>,
+    pub health_check: Option<Value>,
+    pub outlier_detection: Option<Value>,
+    pub protocol: Option<String>,
+    pub tls: Option<Value>,
+    pub discovery: Option<Value>,
+    pub timeouts: Option<RawTimeouts>,
+    pub retries: Option<Value>,
+}
+
+/// `upstreams.*.hash`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawHash {
+    pub key: Option<KeyList>,
+    pub fallback: Option<String>,
+    pub bounded_load: Option<Value>,
+    pub table_size: Option<Value>,
+}
+
+/// `hash.key`: one source or a list of them.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum KeyList {
+    One(String),
+    Many(Vec<String>),
+}
+
+/// One entry of `upstreams.*.servers`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawServer {
+    pub address: String,
+    pub weight: Option<i64>,
+}
+
+/// `upstreams.*.timeouts`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTimeouts {
+    pub connect: Option<String>,
+    pub response: Option<String>,
+}
+
+/// One entry of `routes`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRoute {
+    pub name: Option<String>,
+    #[serde(rename = "match")]
+    pub matches: Option<RawMatch>,
+    pub upstream: String,
+    pub strip_prefix: Option<bool>,
+}
+
+/// `routes[].match`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMatch {
+    pub host: Option<String>,
+    pub path_prefix: Option<String>,
+    pub headers: Option<BTreeMap<String, String>>,
+    pub methods: Option<Vec<String>>,
+}

@@ -1,0 +1,128 @@
+//! The runtime configuration: validated, typed, with every default filled in.
+//!
+//! Nothing here is optional in a way the runtime must re-check: validation
+//! settled it. Upstreams are referenced by index from routes.
+
+use http::{HeaderName, HeaderValue, Method};
+use std::fmt;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// A whole, valid configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listeners: Vec<ListenerConfig>,
+    /// Runtime worker threads; 0 means one per core.
+    pub workers: usize,
+    pub shutdown_timeout: Duration,
+    pub upstreams: Vec<UpstreamConfig>,
+    pub routes: Vec<RouteConfig>,
+}
+
+/// One plain-text listener.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListenerConfig {
+    pub address: SocketAddr,
+}
+
+/// A named pool of servers and how to balance over it.
+#[derive(Debug, Clone)]
+pub struct UpstreamConfig {
+    pub name: String,
+    pub balance: Balance,
+    /// Never empty; addresses are unique.
+    pub servers: Vec<ServerConfig>,
+    pub connect_timeout: Duration,
+    pub response_timeout: Duration,
+}
+
+/// One server of a pool; its identity is its address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServerConfig {
+    pub address: SocketAddr,
+    /// 1..=1000.
+    pub weight: u32,
+}
+
+/// The balancing algorithm of a pool (SPEC §2.1).
+#[derive(Debug, Clone)]
+pub enum Balance {
+    WeightedRoundRobin,
+    ConsistentHash(HashPolicy),
+}
+
+/// Where the hash key comes from and what to do without one.
+#[derive(Debug, Clone)]
+pub struct HashPolicy {
+    /// Tried in order; the first present wins. Never empty.
+    pub keys: Vec<KeySource>,
+    pub fallback: Fallback,
+}
+
+/// One source of a hash key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeySource {
+    Header(HeaderName),
+    Cookie(String),
+    Query(String),
+    Path,
+    Host,
+    ClientIp,
+}
+
+impl fmt::Display for KeySource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KeySource::Header(n) => write!(f, "header:{n}"),
+            KeySource::Cookie(n) => write!(f, "cookie:{n}"),
+            KeySource::Query(n) => write!(f, "query:{n}"),
+            KeySource::Path => f.write_str("path"),
+            KeySource::Host => f.write_str("host"),
+            KeySource::ClientIp => f.write_str("client_ip"),
+        }
+    }
+}
+
+/// What a hash pool does when no key source is present in the request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fallback {
+    Random,
+    RoundRobin,
+    /// Answer 400.
+    Reject,
+}
+
+impl fmt::Display for Fallback {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Fallback::Random => "random",
+            Fallback::RoundRobin => "round_robin",
+            Fallback::Reject => "reject",
+        })
+    }
+}
+
+/// A routing rule. All present conditions must hold.
+#[derive(Debug, Clone)]
+pub struct RouteConfig {
+    /// The route's `name`, or its index ("0", "1", ...).
+    pub label: String,
+    pub host: Option<HostMatch>,
+    /// Starts with `/`.
+    pub path_prefix: Option<String>,
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    /// Empty means any method.
+    pub methods: Vec<Method>,
+    /// Index into `Config::upstreams`.
+    pub upstream: usize,
+    /// Only set when `path_prefix` is.
+    pub strip_prefix: bool,
+}
+
+/// A host condition, lowercase, without port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HostMatch {
+    Exact(String),
+    /// `*.example.com` stored as `.example.com`: any subdomain, at any depth, not the bare domain.
+    Suffix(String),
+}

@@ -1,0 +1,205 @@
+//! Validation of `upstreams`: balance, hash policy, servers and timeouts.
+
+use super::schema::{KeyList, RawHash, RawServer, RawUpstream};
+use super::types::*;
+use super::validate::Ctx;
+use http::HeaderName;
+use serde_yaml::Value;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+const NOT_YET_BALANCE: &[&str] = &["round_robin", "random", "least_connections", "p2c_ewma", "maglev"];
+
+/// Validates the `upstreams` mapping; entries with problems are left out of the result.
+pub(super) fn validate_upstreams(cx: &mut Ctx, value: Option<Value>) -> Vec<UpstreamConfig> {
+    let map = match value {
+        Some(Value::Mapping(m)) if !m.is_empty() => m,
+        Some(Value::Mapping(_)) | None => {
+            cx.err("upstreams", "at least one upstream is required");
+            return Vec::new();
+        }
+        Some(_) => {
+            cx.err("upstreams", "must map names to pools");
+            return Vec::new();
+        }
+    };
+    let mut out = Vec::new();
+    for (k, v) in map {
+        let Some(name) = k.as_str().filter(|n| !n.is_empty()).map(str::to_string) else {
+            cx.err("upstreams", format!("upstream names must be non-empty strings, found {k:?}"));
+            continue;
+        };
+        let path = format!("upstreams.{name}");
+        if let Some(raw) = cx.de::<RawUpstream>(v, &path) {
+            if let Some(u) = upstream(cx, &path, name, raw) {
+                out.push(u);
+            }
+        }
+    }
+    out
+}
+
+fn upstream(cx: &mut Ctx, path: &str, name: String, raw: RawUpstream) -> Option<UpstreamConfig> {
+    let before = cx.problems.len();
+    for (key, value, issue) in [
+        ("health_check", raw.health_check.is_some(), "active health checks"),
+        ("outlier_detection", raw.outlier_detection.is_some(), "outlier detection"),
+        ("tls", raw.tls.is_some(), "TLS to upstreams"),
+        ("discovery", raw.discovery.is_some(), "DNS discovery"),
+        ("retries", raw.retries.is_some(), "retries"),
+    ] {
+        if value {
+            cx.unsupported(&format!("{path}.{key}"), issue);
+        }
+    }
+    match raw.protocol.as_deref() {
+        None | Some("http1") => {}
+        Some("h2c") => cx.unsupported(&format!("{path}.protocol"), "h2c to upstreams"),
+        Some(other) => cx.err(&format!("{path}.protocol"), format!("`{other}` is not http1 or h2c")),
+    }
+    let balance = balance(cx, path, raw.balance.as_deref(), raw.hash);
+    let servers = servers(cx, path, raw.servers.unwrap_or_default());
+    let timeouts = raw.timeouts;
+    let connect = timeouts.as_ref().and_then(|t| t.connect.as_deref());
+    let response = timeouts.as_ref().and_then(|t| t.response.as_deref());
+    let connect_timeout = cx.duration(connect, &format!("{path}.timeouts.connect"), Duration::from_secs(1));
+    let response_timeout = cx.duration(response, &format!("{path}.timeouts.response"), Duration::from_secs(30));
+    if cx.problems.len() > before {
+        return None;
+    }
+    Some(UpstreamConfig {
+        name,
+        balance: balance?,
+        servers,
+        connect_timeout,
+        response_timeout,
+    })
+}
+
+fn balance(cx: &mut Ctx, path: &str, balance: Option<&str>, hash: Option<RawHash>) -> Option<Balance> {
+    let bpath = format!("{path}.balance");
+    let hpath = format!("{path}.hash");
+    match balance.unwrap_or("weighted_round_robin") {
+        "weighted_round_robin" => {
+            if hash.is_some() {
+                cx.err(&hpath, "only allowed with balance: consistent_hash or maglev");
+            }
+            Some(Balance::WeightedRoundRobin)
+        }
+        "consistent_hash" => {
+            let Some(hash) = hash else {
+                cx.err(&hpath, "required with balance: consistent_hash (at least hash.key)");
+                return None;
+            };
+            hash_policy(cx, &hpath, hash).map(Balance::ConsistentHash)
+        }
+        b if NOT_YET_BALANCE.contains(&b) => {
+            cx.unsupported(&bpath, &format!("balance {b}"));
+            None
+        }
+        other => {
+            cx.err(
+                &bpath,
+                format!("`{other}` is not an algorithm; expected one of: weighted_round_robin, consistent_hash, {}", NOT_YET_BALANCE.join(", ")),
+            );
+            None
+        }
+    }
+}
+
+fn hash_policy(cx: &mut Ctx, path: &str, raw: RawHash) -> Option<HashPolicy> {
+    if raw.bounded_load.is_some() {
+        cx.unsupported(&format!("{path}.bounded_load"), "bounded loads");
+    }
+    if raw.table_size.is_some() {
+        cx.err(&format!("{path}.table_size"), "only for balance: maglev");
+    }
+    let fallback = match raw.fallback.as_deref() {
+        None | Some("random") => Fallback::Random,
+        Some("round_robin") => Fallback::RoundRobin,
+        Some("reject") => Fallback::Reject,
+        Some(other) => {
+            cx.err(&format!("{path}.fallback"), format!("`{other}` is not random, round_robin or reject"));
+            Fallback::Random
+        }
+    };
+    let texts = match raw.key {
+        None => {
+            cx.err(&format!("{path}.key"), "required: header:NAME, cookie:NAME, query:NAME, path, host or client_ip");
+            return None;
+        }
+        Some(KeyList::One(k)) => vec![(format!("{path}.key"), k)],
+        Some(KeyList::Many(ks)) if ks.is_empty() => {
+            cx.err(&format!("{path}.key"), "the list is empty");
+            return None;
+        }
+        Some(KeyList::Many(ks)) => ks.into_iter().enumerate().map(|(i, k)| (format!("{path}.key[{i}]"), k)).collect(),
+    };
+    let mut keys = Vec::new();
+    for (kpath, text) in texts {
+        match key_source(&text) {
+            Ok(k) => keys.push(k),
+            Err(e) => cx.err(&kpath, e),
+        }
+    }
+    Some(HashPolicy { keys, fallback })
+}
+
+/// Parses one hash key source such as `header:x-user-id`.
+pub fn key_source(text: &str) -> Result<KeySource, String> {
+    let bad = || format!("`{text}` is not header:NAME, cookie:NAME, query:NAME, path, host or client_ip");
+    match text.split_once(':') {
+        None => match text {
+            "path" => Ok(KeySource::Path),
+            "host" => Ok(KeySource::Host),
+            "client_ip" => Ok(KeySource::ClientIp),
+            _ => Err(bad()),
+        },
+        Some((_, "")) => Err(bad()),
+        Some(("header", name)) => HeaderName::from_bytes(name.as_bytes())
+            .map(KeySource::Header)
+            .map_err(|_| format!("`{name}` is not a valid header name")),
+        Some(("cookie", name)) => Ok(KeySource::Cookie(name.to_string())),
+        Some(("query", name)) => Ok(KeySource::Query(name.to_string())),
+        Some(_) => Err(bad()),
+    }
+}
+
+fn servers(cx: &mut Ctx, path: &str, items: Vec<Value>) -> Vec<ServerConfig> {
+    if items.is_empty() {
+        cx.err(&format!("{path}.servers"), "at least one server is required");
+    }
+    let mut out: Vec<ServerConfig> = Vec::new();
+    for (i, item) in items.into_iter().enumerate() {
+        let spath = format!("{path}.servers[{i}]");
+        let Some(raw) = cx.de::<RawServer>(item, &spath) else {
+            continue;
+        };
+        let weight = raw.weight.unwrap_or(1);
+        if !(1..=1000).contains(&weight) {
+            cx.err(&format!("{spath}.weight"), format!("{weight} is out of range: must be 1..=1000"));
+        }
+        match raw.address.parse::<SocketAddr>() {
+            Ok(address) if out.iter().any(|s| s.address == address) => {
+                cx.err(&format!("{spath}.address"), format!("{address} is listed twice in this upstream"))
+            }
+            Ok(address) => out.push(ServerConfig {
+                address,
+                weight: weight.clamp(1, 1000) as u32,
+            }),
+            Err(_) if looks_like_name(&raw.address) => cx.unsupported(
+                &format!("{spath}.address"),
+                &format!("DNS names such as `{}`; give ip:port", raw.address),
+            ),
+            Err(_) => cx.err(&format!("{spath}.address"), format!("`{}` is not host:port", raw.address)),
+        }
+    }
+    out
+}
+
+fn looks_like_name(address: &str) -> bool {
+    match address.rsplit_once(':') {
+        Some((host, port)) => !host.is_empty() && port.parse::<u16>().is_ok() && host.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.'),
+        None => false,
+    }
+}

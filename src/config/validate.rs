@@ -1,0 +1,279 @@
+//! Raw YAML value -> runtime [`Config`], collecting every problem with its path.
+//!
+//! Each listener, upstream, server and route is deserialized on its own, so one
+//! bad entry does not hide the problems of the others.
+
+use super::schema::{RawListener, RawMatch, RawRoute};
+use super::types::*;
+use super::{parse_duration, upstream, Problem};
+use http::{HeaderName, HeaderValue, Method};
+use serde::de::DeserializeOwned;
+use serde_yaml::Value;
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+const TOP_KEYS: &[&str] = &[
+    "listeners",
+    "admin",
+    "workers",
+    "shutdown_timeout",
+    "limits",
+    "trusted_proxies",
+    "access_log",
+    "upstreams",
+    "routes",
+];
+
+/// Collects problems while validating.
+#[derive(Default)]
+pub(super) struct Ctx {
+    pub problems: Vec<Problem>,
+}
+
+impl Ctx {
+    pub fn err(&mut self, path: &str, message: impl Into<String>) {
+        self.problems.push(Problem {
+            path: path.to_string(),
+            line: None,
+            message: message.into(),
+        });
+    }
+
+    pub fn unsupported(&mut self, path: &str, issue: &str) {
+        self.err(path, format!("not supported yet ({issue})"));
+    }
+
+    /// Deserializes `value` into `T`, reporting a failure at `path` plus the inner path.
+    pub fn de<T: DeserializeOwned>(&mut self, value: Value, path: &str) -> Option<T> {
+        match serde_path_to_error::deserialize::<_, T>(value) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                let inner = e.path().to_string();
+                let message = e.into_inner().to_string();
+                let mut full = path.to_string();
+                if inner != "." {
+                    if !inner.starts_with('[') {
+                        full.push('.');
+                    }
+                    full.push_str(&inner);
+                }
+                if let Some(field) = unknown_field(&message) {
+                    full = format!("{full}.{field}");
+                }
+                self.err(&full, message);
+                None
+            }
+        }
+    }
+
+    pub fn duration(&mut self, text: Option<&str>, path: &str, default: Duration) -> Duration {
+        match text.map(parse_duration) {
+            None => default,
+            Some(Ok(d)) => d,
+            Some(Err(e)) => {
+                self.err(path, e);
+                default
+            }
+        }
+    }
+}
+
+/// The field name of serde's "unknown field `x`, expected ..." message.
+fn unknown_field(message: &str) -> Option<&str> {
+    message.strip_prefix("unknown field `")?.split('`').next()
+}
+
+/// Validates the whole document; the config is `Some` only when there are no problems.
+pub(super) fn validate(root: Value) -> (Option<Config>, Vec<Problem>) {
+    let mut cx = Ctx::default();
+    let map = match root {
+        Value::Mapping(m) => m,
+        Value::Null => {
+            cx.err("", "the config is empty; expected listeners, upstreams and routes");
+            return (None, cx.problems);
+        }
+        _ => {
+            cx.err("", "expected a mapping with listeners, upstreams and routes");
+            return (None, cx.problems);
+        }
+    };
+    let (mut listeners, mut upstreams_v, mut routes_v) = (None, None, None);
+    let mut workers = 0usize;
+    let mut shutdown_timeout = Duration::from_secs(30);
+    for (k, v) in map {
+        let Some(key) = k.as_str().map(str::to_string) else {
+            cx.err("", format!("keys must be strings, found {k:?}"));
+            continue;
+        };
+        match key.as_str() {
+            "listeners" => listeners = Some(v),
+            "upstreams" => upstreams_v = Some(v),
+            "routes" => routes_v = Some(v),
+            "workers" => match v.as_u64() {
+                Some(n) if n <= 1024 => workers = n as usize,
+                _ => cx.err("workers", "must be an integer 0..=1024 (0 = one per core)"),
+            },
+            "shutdown_timeout" => {
+                let text = cx.de::<String>(v, "shutdown_timeout");
+                shutdown_timeout = cx.duration(text.as_deref(), "shutdown_timeout", shutdown_timeout);
+            }
+            "trusted_proxies" => match v {
+                Value::Sequence(s) if s.is_empty() => {}
+                Value::Null => {}
+                _ => cx.unsupported("trusted_proxies", "only [] for now: X-Forwarded-For is always replaced"),
+            },
+            "admin" => cx.unsupported("admin", "admin listener"),
+            "limits" => cx.unsupported("limits", "downstream limits"),
+            "access_log" => cx.unsupported("access_log", "access log"),
+            other => cx.err(other, format!("unknown key; expected one of: {}", TOP_KEYS.join(", "))),
+        }
+    }
+    let listeners = validate_listeners(&mut cx, listeners);
+    let upstreams = upstream::validate_upstreams(&mut cx, upstreams_v);
+    let routes = validate_routes(&mut cx, routes_v, &upstreams);
+    if !cx.problems.is_empty() {
+        return (None, cx.problems);
+    }
+    let config = Config {
+        listeners,
+        workers,
+        shutdown_timeout,
+        upstreams,
+        routes,
+    };
+    (Some(config), cx.problems)
+}
+
+fn validate_listeners(cx: &mut Ctx, value: Option<Value>) -> Vec<ListenerConfig> {
+    let items = match value {
+        Some(Value::Sequence(items)) if !items.is_empty() => items,
+        Some(Value::Sequence(_)) | None => {
+            cx.err("listeners", "at least one listener is required");
+            return Vec::new();
+        }
+        Some(_) => {
+            cx.err("listeners", "must be a list of { address: host:port }");
+            return Vec::new();
+        }
+    };
+    let mut out: Vec<ListenerConfig> = Vec::new();
+    for (i, item) in items.into_iter().enumerate() {
+        let path = format!("listeners[{i}]");
+        let Some(raw) = cx.de::<RawListener>(item, &path) else {
+            continue;
+        };
+        if raw.tls.is_some() {
+            cx.unsupported(&format!("{path}.tls"), "TLS listeners");
+        }
+        match raw.address.parse::<SocketAddr>() {
+            Ok(address) if out.iter().any(|l| l.address == address) => {
+                cx.err(&format!("{path}.address"), format!("{address} is listed twice"))
+            }
+            Ok(address) => out.push(ListenerConfig { address }),
+            Err(_) => cx.err(
+                &format!("{path}.address"),
+                format!("`{}` is not ip:port (e.g. 0.0.0.0:8080)", raw.address),
+            ),
+        }
+    }
+    out
+}
+
+fn validate_routes(cx: &mut Ctx, value: Option<Value>, upstreams: &[UpstreamConfig]) -> Vec<RouteConfig> {
+    let items = match value {
+        Some(Value::Sequence(items)) if !items.is_empty() => items,
+        Some(Value::Sequence(_)) | None => {
+            cx.err("routes", "at least one route is required");
+            return Vec::new();
+        }
+        Some(_) => {
+            cx.err("routes", "must be a list of { match, upstream }");
+            return Vec::new();
+        }
+    };
+    let mut out = Vec::new();
+    let mut names = HashSet::new();
+    for (i, item) in items.into_iter().enumerate() {
+        let path = format!("routes[{i}]");
+        let Some(raw) = cx.de::<RawRoute>(item, &path) else {
+            continue;
+        };
+        if let Some(name) = &raw.name {
+            if name.is_empty() || !names.insert(name.clone()) {
+                cx.err(&format!("{path}.name"), format!("`{name}` is empty or used by another route"));
+            }
+        }
+        let upstream = upstreams.iter().position(|u| u.name == raw.upstream);
+        if upstream.is_none() {
+            let known: Vec<&str> = upstreams.iter().map(|u| u.name.as_str()).collect();
+            cx.err(
+                &format!("{path}.upstream"),
+                format!("unknown upstream `{}`; defined: {}", raw.upstream, known.join(", ")),
+            );
+        }
+        let m = raw.matches.unwrap_or(RawMatch {
+            host: None,
+            path_prefix: None,
+            headers: None,
+            methods: None,
+        });
+        let route = RouteConfig {
+            label: raw.name.unwrap_or_else(|| i.to_string()),
+            host: m.host.and_then(|h| host_match(cx, &format!("{path}.match.host"), &h)),
+            path_prefix: m.path_prefix.filter(|p| {
+                let ok = p.starts_with('/');
+                if !ok {
+                    cx.err(&format!("{path}.match.path_prefix"), "must start with /");
+                }
+                ok
+            }),
+            headers: headers(cx, &format!("{path}.match.headers"), m.headers.unwrap_or_default()),
+            methods: methods(cx, &format!("{path}.match.methods"), m.methods.unwrap_or_default()),
+            upstream: upstream.unwrap_or(0),
+            strip_prefix: raw.strip_prefix.unwrap_or(false),
+        };
+        if route.strip_prefix && route.path_prefix.is_none() {
+            cx.err(&format!("{path}.strip_prefix"), "needs match.path_prefix");
+        }
+        out.push(route);
+    }
+    out
+}
+
+fn host_match(cx: &mut Ctx, path: &str, host: &str) -> Option<HostMatch> {
+    let host = host.to_ascii_lowercase();
+    let valid = |h: &str| !h.is_empty() && h.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
+    if let Some(rest) = host.strip_prefix("*.") {
+        if valid(rest) {
+            return Some(HostMatch::Suffix(format!(".{rest}")));
+        }
+    } else if valid(&host) {
+        return Some(HostMatch::Exact(host));
+    }
+    cx.err(path, format!("`{host}` is not a host name or *.domain wildcard"));
+    None
+}
+
+fn headers(cx: &mut Ctx, path: &str, raw: std::collections::BTreeMap<String, String>) -> Vec<(HeaderName, HeaderValue)> {
+    let mut out = Vec::new();
+    for (name, value) in raw {
+        match (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(&value)) {
+            (Ok(n), Ok(v)) => out.push((n, v)),
+            (Err(_), _) => cx.err(&format!("{path}.{name}"), "not a valid header name"),
+            (_, Err(_)) => cx.err(&format!("{path}.{name}"), "not a valid header value"),
+        }
+    }
+    out
+}
+
+fn methods(cx: &mut Ctx, path: &str, raw: Vec<String>) -> Vec<Method> {
+    let mut out = Vec::new();
+    for (i, m) in raw.into_iter().enumerate() {
+        match Method::from_bytes(m.to_ascii_uppercase().as_bytes()) {
+            Ok(method) => out.push(method),
+            Err(_) => cx.err(&format!("{path}[{i}]"), format!("`{m}` is not an HTTP method")),
+        }
+    }
+    out
+}
