@@ -3,3 +3,11 @@
 
 pub mod balance;
 pub mod config;
+pub mod route;
+pub mod upstream;
+pub mod proxy;
+pub mod server;
+pub mod state;
+pub mod demo;
+pub mod explain;
+pub mod check;

@@ -1,1 +1,160 @@
-fn main(){}
+//! The `fulcrum` command line: run, check, demo, explain (SPEC §1).
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+use fulcrum::config::{self, Config};
+use fulcrum::explain::{explain, Described};
+use fulcrum::server::Server;
+use http::{HeaderMap, HeaderName, HeaderValue, Method};
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "fulcrum", version, about = "An HTTP layer-7 load balancer")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve with the config until SIGTERM/SIGINT.
+    Run {
+        #[arg(short, long, default_value = "config.yaml")]
+        config: PathBuf,
+    },
+    /// Validate the config and print a summary (exit 0 valid, 1 invalid).
+    Check {
+        #[arg(short, long, default_value = "config.yaml")]
+        config: PathBuf,
+        /// Compare hash placement with an older config (not supported yet).
+        #[arg(long)]
+        diff: Option<PathBuf>,
+    },
+    /// Start demo backends and serve the config against them.
+    Demo {
+        #[arg(short, long, default_value = "config.yaml")]
+        config: PathBuf,
+    },
+    /// Print which route, upstream and server a request would reach, and why.
+    Explain {
+        #[arg(short, long, default_value = "config.yaml")]
+        config: PathBuf,
+        #[arg(long, default_value = "GET")]
+        method: String,
+        #[arg(long)]
+        host: Option<String>,
+        /// NAME=VALUE, repeatable.
+        #[arg(long)]
+        header: Vec<String>,
+        /// NAME=VALUE, repeatable.
+        #[arg(long)]
+        cookie: Vec<String>,
+        #[arg(long, default_value = "127.0.0.1")]
+        client_ip: IpAddr,
+        /// The request path, with optional query.
+        path: String,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Run { config } => load(&config).and_then(|c| serve(c, false)),
+        Command::Demo { config } => load(&config).and_then(|c| serve(c, true)),
+        Command::Check { config, diff } => check(&config, diff.as_deref()),
+        Command::Explain { config, method, host, header, cookie, client_ip, path } => {
+            load(&config).and_then(|c| describe(method, host, &header, &cookie, client_ip, &path).map(|d| print!("{}", explain(&c, &d))))
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn load(path: &Path) -> Result<Config> {
+    config::load(path).with_context(|| format!("invalid config {}", path.display()))
+}
+
+fn check(path: &Path, diff: Option<&Path>) -> Result<()> {
+    let config = load(path)?;
+    if diff.is_some() {
+        bail!("check --diff is not supported yet");
+    }
+    print!("{}", fulcrum::check::summary(&config));
+    Ok(())
+}
+
+fn describe(method: String, host: Option<String>, headers: &[String], cookies: &[String], client_ip: IpAddr, path: &str) -> Result<Described> {
+    let mut map = HeaderMap::new();
+    for h in headers {
+        let (name, value) = h.split_once('=').with_context(|| format!("--header {h}: expected NAME=VALUE"))?;
+        map.append(HeaderName::try_from(name)?, HeaderValue::try_from(value)?);
+    }
+    if !cookies.is_empty() {
+        map.insert(http::header::COOKIE, HeaderValue::try_from(cookies.join("; "))?);
+    }
+    if let Some(host) = host {
+        map.insert(http::header::HOST, HeaderValue::try_from(host)?);
+    }
+    Ok(Described {
+        method: Method::from_bytes(method.to_ascii_uppercase().as_bytes())?,
+        uri: path.parse().with_context(|| format!("{path}: not a request path"))?,
+        headers: map,
+        client_ip,
+    })
+}
+
+fn serve(config: Config, demo: bool) -> Result<()> {
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    if config.workers > 0 {
+        runtime.worker_threads(config.workers);
+    }
+    let runtime = runtime.enable_all().build()?;
+    runtime.block_on(async move {
+        if demo {
+            for (name, addr) in fulcrum::demo::spawn_backends(&config).await.context("starting demo backends")? {
+                eprintln!("demo backend {name} on {addr}");
+            }
+        }
+        let server = Server::bind(&config).await?;
+        if demo {
+            if let Some(addr) = server.local_addrs().first() {
+                eprintln!("{}", fulcrum::demo::curl_examples(*addr));
+            }
+        }
+        server.serve(shutdown_signal()).await;
+        Ok(())
+    })
+}
+
+/// Completes on the first SIGTERM or SIGINT; a second one exits at once.
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+    let mut int = signal(SignalKind::interrupt()).expect("SIGINT handler");
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+        tracing::warn!("second signal: exiting now");
+        std::process::exit(130);
+    });
+}

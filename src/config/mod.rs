@@ -99,5 +99,6 @@ pub fn parse(src: &str) -> Result<Config, ConfigError> {
             p.line = lines.get(&p.path).copied();
         }
     }
+    problems.sort_by_key(|p| p.line.unwrap_or(usize::MAX));
     Err(ConfigError::Invalid(problems))
 }

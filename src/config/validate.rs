@@ -59,7 +59,9 @@ impl Ctx {
                     full.push_str(&inner);
                 }
                 if let Some(field) = unknown_field(&message) {
-                    full = format!("{full}.{field}");
+                    if !full.ends_with(field) {
+                        full = format!("{full}.{field}");
+                    }
                 }
                 self.err(&full, message);
                 None
@@ -130,8 +132,12 @@ pub(super) fn validate(root: Value) -> (Option<Config>, Vec<Problem>) {
         }
     }
     let listeners = validate_listeners(&mut cx, listeners);
+    let names: Vec<String> = match &upstreams_v {
+        Some(Value::Mapping(m)) => m.keys().filter_map(|k| k.as_str().map(str::to_string)).collect(),
+        _ => Vec::new(),
+    };
     let upstreams = upstream::validate_upstreams(&mut cx, upstreams_v);
-    let routes = validate_routes(&mut cx, routes_v, &upstreams);
+    let routes = validate_routes(&mut cx, routes_v, &upstreams, &names);
     if !cx.problems.is_empty() {
         return (None, cx.problems);
     }
@@ -180,7 +186,9 @@ fn validate_listeners(cx: &mut Ctx, value: Option<Value>) -> Vec<ListenerConfig>
     out
 }
 
-fn validate_routes(cx: &mut Ctx, value: Option<Value>, upstreams: &[UpstreamConfig]) -> Vec<RouteConfig> {
+/// `names` lists every upstream written, valid or not, so a route to an
+/// upstream that has its own problems is not reported a second time.
+fn validate_routes(cx: &mut Ctx, value: Option<Value>, upstreams: &[UpstreamConfig], names: &[String]) -> Vec<RouteConfig> {
     let items = match value {
         Some(Value::Sequence(items)) if !items.is_empty() => items,
         Some(Value::Sequence(_)) | None => {
@@ -193,23 +201,22 @@ fn validate_routes(cx: &mut Ctx, value: Option<Value>, upstreams: &[UpstreamConf
         }
     };
     let mut out = Vec::new();
-    let mut names = HashSet::new();
+    let mut route_names = HashSet::new();
     for (i, item) in items.into_iter().enumerate() {
         let path = format!("routes[{i}]");
         let Some(raw) = cx.de::<RawRoute>(item, &path) else {
             continue;
         };
         if let Some(name) = &raw.name {
-            if name.is_empty() || !names.insert(name.clone()) {
+            if name.is_empty() || !route_names.insert(name.clone()) {
                 cx.err(&format!("{path}.name"), format!("`{name}` is empty or used by another route"));
             }
         }
         let upstream = upstreams.iter().position(|u| u.name == raw.upstream);
-        if upstream.is_none() {
-            let known: Vec<&str> = upstreams.iter().map(|u| u.name.as_str()).collect();
+        if !names.contains(&raw.upstream) {
             cx.err(
                 &format!("{path}.upstream"),
-                format!("unknown upstream `{}`; defined: {}", raw.upstream, known.join(", ")),
+                format!("unknown upstream `{}`; defined: {}", raw.upstream, names.join(", ")),
             );
         }
         let m = raw.matches.unwrap_or(RawMatch {

@@ -1,0 +1,46 @@
+//! `fulcrum check`: a one-screen summary of a valid config.
+
+use crate::config::{Balance, Config, HostMatch};
+use std::fmt::Write;
+
+/// Listeners, routes, upstreams and servers, one line each.
+pub fn summary(config: &Config) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "config ok");
+    let addrs: Vec<String> = config.listeners.iter().map(|l| l.address.to_string()).collect();
+    let _ = writeln!(out, "listeners: {}", addrs.join(", "));
+    let _ = writeln!(out, "routes ({}):", config.routes.len());
+    for r in &config.routes {
+        let mut cond = Vec::new();
+        match &r.host {
+            Some(HostMatch::Exact(h)) => cond.push(format!("host {h}")),
+            Some(HostMatch::Suffix(s)) => cond.push(format!("host *{s}")),
+            None => {}
+        }
+        if let Some(p) = &r.path_prefix {
+            cond.push(format!("path {p}*{}", if r.strip_prefix { " (stripped)" } else { "" }));
+        }
+        for (k, v) in &r.headers {
+            cond.push(format!("{k}: {}", v.to_str().unwrap_or("?")));
+        }
+        if !r.methods.is_empty() {
+            let m: Vec<&str> = r.methods.iter().map(|m| m.as_str()).collect();
+            cond.push(m.join("|"));
+        }
+        let cond = if cond.is_empty() { "everything".to_string() } else { cond.join(", ") };
+        let _ = writeln!(out, "  {}: {cond} -> {}", r.label, config.upstreams[r.upstream].name);
+    }
+    let _ = writeln!(out, "upstreams ({}):", config.upstreams.len());
+    for u in &config.upstreams {
+        let algo = match &u.balance {
+            Balance::WeightedRoundRobin => "weighted_round_robin".to_string(),
+            Balance::ConsistentHash(p) => {
+                let keys: Vec<String> = p.keys.iter().map(ToString::to_string).collect();
+                format!("consistent_hash on {} (fallback {})", keys.join(", "), p.fallback)
+            }
+        };
+        let servers: Vec<String> = u.servers.iter().map(|s| format!("{} w{}", s.address, s.weight)).collect();
+        let _ = writeln!(out, "  {}: {algo}; {} servers: {}", u.name, u.servers.len(), servers.join(", "));
+    }
+    out
+}

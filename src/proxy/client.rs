@@ -1,0 +1,26 @@
+//! The pooled keep-alive HTTP/1.1 client of one upstream.
+
+use crate::upstream::Upstream;
+use hyper::body::Incoming;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+use std::time::Duration;
+
+/// Idle pooled connections are closed after this long.
+pub const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
+
+/// A client with one connection pool per server of the upstream.
+pub type UpstreamClient = Client<HttpConnector, Incoming>;
+
+/// Builds the client; `timeouts.connect` bounds each TCP connect.
+pub fn build(upstream: &Upstream) -> UpstreamClient {
+    let mut connector = HttpConnector::new();
+    connector.set_connect_timeout(Some(upstream.connect_timeout));
+    connector.set_nodelay(true);
+    connector.enforce_http(true);
+    Client::builder(TokioExecutor::new())
+        .pool_timer(TokioTimer::new())
+        .pool_idle_timeout(POOL_IDLE_TIMEOUT)
+        .build(connector)
+}

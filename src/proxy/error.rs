@@ -1,0 +1,81 @@
+//! Why a request failed, and the one map from cause to status code.
+
+use super::body::ProxyBody;
+use crate::upstream::SelectError;
+use http::{header, HeaderValue, Response, StatusCode};
+use std::time::Duration;
+
+/// A request fulcrum answers itself.
+#[derive(Debug, thiserror::Error)]
+pub enum ProxyError {
+    #[error("no route for {method} {host}{path}")]
+    NoRoute { method: String, host: String, path: String },
+    #[error(transparent)]
+    Select(#[from] SelectError),
+    #[error("upstream {upstream}: cannot connect to {server}: {cause}")]
+    Connect { upstream: String, server: String, cause: String },
+    #[error("upstream {upstream}: bad response from {server}: {cause}")]
+    BadResponse { upstream: String, server: String, cause: String },
+    #[error("upstream {upstream}: no response from {server} within {timeout:?}")]
+    Timeout { upstream: String, server: String, timeout: Duration },
+}
+
+impl ProxyError {
+    /// The one place that decides status codes.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ProxyError::NoRoute { .. } => StatusCode::NOT_FOUND,
+            ProxyError::Select(SelectError::MissingKey { .. }) => StatusCode::BAD_REQUEST,
+            ProxyError::Select(SelectError::NoEligible { .. }) => StatusCode::SERVICE_UNAVAILABLE,
+            ProxyError::Connect { .. } | ProxyError::BadResponse { .. } => StatusCode::BAD_GATEWAY,
+            ProxyError::Timeout { .. } => StatusCode::GATEWAY_TIMEOUT,
+        }
+    }
+
+    /// A short plain-text response naming the cause.
+    pub fn into_response(self) -> Response<ProxyBody> {
+        let status = self.status();
+        let text = format!("{} {}: {self}\n", status.as_u16(), status.canonical_reason().unwrap_or(""));
+        let mut resp = Response::new(ProxyBody::text(text));
+        *resp.status_mut() = status;
+        resp.headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+        resp
+    }
+}
+
+/// An error and its sources, joined: "client error (Connect): tcp connect error: Connection refused".
+pub fn chain(err: &dyn std::error::Error) -> String {
+    let mut out = err.to_string();
+    let mut source = err.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = s.source();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_map() {
+        let no_route = ProxyError::NoRoute { method: "GET".into(), host: "h".into(), path: "/".into() };
+        assert_eq!(no_route.status(), 404);
+        let sel = |e| ProxyError::Select(e);
+        assert_eq!(sel(SelectError::NoEligible { upstream: "a".into() }).status(), 503);
+        assert_eq!(sel(SelectError::MissingKey { upstream: "a".into(), sources: "path".into() }).status(), 400);
+        let connect = ProxyError::Connect { upstream: "a".into(), server: "1.2.3.4:5".into(), cause: "refused".into() };
+        assert_eq!(connect.status(), 502);
+        let t = ProxyError::Timeout { upstream: "a".into(), server: "s".into(), timeout: Duration::from_secs(1) };
+        assert_eq!(t.status(), 504);
+        let resp = connect.into_response();
+        assert_eq!(resp.status(), 502);
+        assert_eq!(resp.headers()["content-type"], "text/plain; charset=utf-8");
+    }
+}

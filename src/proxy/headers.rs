@@ -1,0 +1,115 @@
+//! Header rewriting between downstream and upstream: hop-by-hop removal and
+//! the X-Forwarded-* headers. Works in place on the request's own map.
+
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use std::net::IpAddr;
+
+static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+static X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+static X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
+static KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
+static PROXY_CONNECTION: HeaderName = HeaderName::from_static("proxy-connection");
+
+/// Removes `Connection`, every header it names, and the fixed hop-by-hop set.
+pub fn remove_hop_by_hop(headers: &mut HeaderMap) {
+    if headers.contains_key(header::CONNECTION) {
+        let named: Vec<HeaderName> = headers
+            .get_all(header::CONNECTION)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|n| HeaderName::from_bytes(n.trim().as_bytes()).ok())
+            .collect();
+        for name in named {
+            headers.remove(name);
+        }
+        headers.remove(header::CONNECTION);
+    }
+    for name in [&KEEP_ALIVE, &PROXY_CONNECTION] {
+        headers.remove(name);
+    }
+    for name in [header::TE, header::TRAILER, header::TRANSFER_ENCODING, header::UPGRADE] {
+        headers.remove(name);
+    }
+}
+
+/// Prepares a request's headers for the upstream: hop-by-hop removed, `Host`
+/// kept (or set from the URI authority for HTTP/2), cookies joined into one
+/// header, `X-Forwarded-For` replaced by the client address, and
+/// `X-Forwarded-Proto` / `X-Forwarded-Host` set.
+pub fn prepare_request(headers: &mut HeaderMap, authority: Option<&str>, client: IpAddr, proto: &'static str) {
+    remove_hop_by_hop(headers);
+    if !headers.contains_key(header::HOST) {
+        if let Some(value) = authority.and_then(|a| HeaderValue::from_str(a).ok()) {
+            headers.insert(header::HOST, value);
+        }
+    }
+    if let Some(host) = headers.get(header::HOST).cloned() {
+        headers.insert(X_FORWARDED_HOST.clone(), host);
+    }
+    join_cookies(headers);
+    let ip = HeaderValue::from_str(&client.to_string()).expect("an IP address is a header value");
+    headers.insert(X_FORWARDED_FOR.clone(), ip);
+    headers.insert(X_FORWARDED_PROTO.clone(), HeaderValue::from_static(proto));
+}
+
+/// HTTP/2 may split cookies over several headers; HTTP/1.1 wants one.
+fn join_cookies(headers: &mut HeaderMap) {
+    let mut all = headers.get_all(header::COOKIE).iter();
+    if all.next().is_none() || all.next().is_none() {
+        return;
+    }
+    let joined: Vec<&[u8]> = headers.get_all(header::COOKIE).iter().map(|v| v.as_bytes()).collect();
+    if let Ok(value) = HeaderValue::from_bytes(&joined.join(&b"; "[..])) {
+        headers.insert(header::COOKIE, value);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hop_by_hop_and_connection_named_headers_go() {
+        let mut h = HeaderMap::new();
+        for (k, v) in [
+            ("connection", "keep-alive, X-Secret"),
+            ("x-secret", "1"),
+            ("keep-alive", "timeout=5"),
+            ("proxy-connection", "keep-alive"),
+            ("te", "trailers"),
+            ("trailer", "x"),
+            ("transfer-encoding", "chunked"),
+            ("upgrade", "websocket"),
+            ("x-keep", "yes"),
+        ] {
+            h.append(k, v.parse().unwrap());
+        }
+        remove_hop_by_hop(&mut h);
+        assert_eq!(h.len(), 1, "{h:?}");
+        assert_eq!(h["x-keep"], "yes");
+    }
+
+    #[test]
+    fn forwarded_headers_replace_and_host_is_kept() {
+        let mut h = HeaderMap::new();
+        h.insert("host", "a.example:8080".parse().unwrap());
+        h.insert("x-forwarded-for", "6.6.6.6".parse().unwrap());
+        h.append("cookie", "a=1".parse().unwrap());
+        h.append("cookie", "b=2".parse().unwrap());
+        prepare_request(&mut h, Some("ignored"), "10.0.0.9".parse().unwrap(), "http");
+        assert_eq!(h["host"], "a.example:8080");
+        assert_eq!(h["x-forwarded-host"], "a.example:8080");
+        assert_eq!(h["x-forwarded-for"], "10.0.0.9");
+        assert_eq!(h["x-forwarded-proto"], "http");
+        assert_eq!(h.get_all("cookie").iter().collect::<Vec<_>>(), ["a=1; b=2"]);
+    }
+
+    #[test]
+    fn host_from_authority_for_http2() {
+        let mut h = HeaderMap::new();
+        prepare_request(&mut h, Some("b.example"), "::1".parse().unwrap(), "http");
+        assert_eq!(h["host"], "b.example");
+        assert_eq!(h["x-forwarded-for"], "::1");
+    }
+}
