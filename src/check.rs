@@ -27,7 +27,11 @@ pub fn summary(config: &Config) -> String {
             let m: Vec<&str> = r.methods.iter().map(|m| m.as_str()).collect();
             cond.push(m.join("|"));
         }
-        let cond = if cond.is_empty() { "everything".to_string() } else { cond.join(", ") };
+        let cond = if cond.is_empty() {
+            "everything".to_string()
+        } else {
+            cond.join(", ")
+        };
         let _ = writeln!(out, "  {}: {cond} -> {}", r.label, config.upstreams[r.upstream].name);
     }
     let _ = writeln!(out, "upstreams ({}):", config.upstreams.len());
@@ -39,8 +43,18 @@ pub fn summary(config: &Config) -> String {
                 format!("consistent_hash on {} (fallback {})", keys.join(", "), p.fallback)
             }
         };
-        let servers: Vec<String> = u.servers.iter().map(|s| format!("{} w{}", s.address, s.weight)).collect();
-        let _ = writeln!(out, "  {}: {algo}; {} servers: {}", u.name, u.servers.len(), servers.join(", "));
+        let servers: Vec<String> = u
+            .servers
+            .iter()
+            .map(|s| format!("{} w{}", s.address, s.weight))
+            .collect();
+        let _ = writeln!(
+            out,
+            "  {}: {algo}; {} servers: {}",
+            u.name,
+            u.servers.len(),
+            servers.join(", ")
+        );
     }
     out
 }

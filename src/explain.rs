@@ -22,7 +22,12 @@ pub fn explain(config: &Config, req: &Described) -> String {
     let host = request_host(&req.headers, &req.uri);
     let path = req.uri.path();
     let mut out = String::new();
-    let input = RouteInput { method: &req.method, host, path, headers: &req.headers };
+    let input = RouteInput {
+        method: &req.method,
+        host,
+        path,
+        headers: &req.headers,
+    };
     let Some(route) = router.find(&input) else {
         let _ = writeln!(out, "no route matches {} {}{path}: 404", req.method, host.unwrap_or(""));
         return out;
@@ -35,7 +40,13 @@ pub fn explain(config: &Config, req: &Described) -> String {
     };
     let _ = writeln!(out, "route: {}", route.label);
     let _ = writeln!(out, "upstream: {} ({algo}, {} servers)", cfg.name, cfg.servers.len());
-    let key_input = KeyInput { headers: &req.headers, path, query: req.uri.query(), host, client_ip: req.client_ip };
+    let key_input = KeyInput {
+        headers: &req.headers,
+        path,
+        query: req.uri.query(),
+        host,
+        client_ip: req.client_ip,
+    };
     match upstream.select(&key_input) {
         Ok((i, why)) => {
             let server = &upstream.servers[i];
@@ -46,7 +57,9 @@ pub fn explain(config: &Config, req: &Described) -> String {
                     let value = extract(source, &key_input).map(|v| String::from_utf8_lossy(&v).into_owned());
                     format!("hash of {source} = {:?}", value.unwrap_or_default())
                 }
-                Why::Fallback(f) => format!("no hash key in the request; fallback {f} (this server is one possible pick)"),
+                Why::Fallback(f) => {
+                    format!("no hash key in the request; fallback {f} (this server is one possible pick)")
+                }
             };
             let _ = writeln!(out, "why: {reason}");
         }

@@ -2,12 +2,12 @@
 #![forbid(unsafe_code)]
 
 pub mod balance;
+pub mod check;
 pub mod config;
-pub mod route;
-pub mod upstream;
-pub mod proxy;
-pub mod server;
-pub mod state;
 pub mod demo;
 pub mod explain;
-pub mod check;
+pub mod proxy;
+pub mod route;
+pub mod server;
+pub mod state;
+pub mod upstream;

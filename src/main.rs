@@ -60,9 +60,7 @@ enum Command {
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
@@ -71,9 +69,17 @@ fn main() -> ExitCode {
         Command::Run { config } => load(&config).and_then(|c| serve(c, false)),
         Command::Demo { config } => load(&config).and_then(|c| serve(c, true)),
         Command::Check { config, diff } => check(&config, diff.as_deref()),
-        Command::Explain { config, method, host, header, cookie, client_ip, path } => {
-            load(&config).and_then(|c| describe(method, host, &header, &cookie, client_ip, &path).map(|d| print!("{}", explain(&c, &d))))
-        }
+        Command::Explain {
+            config,
+            method,
+            host,
+            header,
+            cookie,
+            client_ip,
+            path,
+        } => load(&config).and_then(|c| {
+            describe(method, host, &header, &cookie, client_ip, &path).map(|d| print!("{}", explain(&c, &d)))
+        }),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -97,10 +103,19 @@ fn check(path: &Path, diff: Option<&Path>) -> Result<()> {
     Ok(())
 }
 
-fn describe(method: String, host: Option<String>, headers: &[String], cookies: &[String], client_ip: IpAddr, path: &str) -> Result<Described> {
+fn describe(
+    method: String,
+    host: Option<String>,
+    headers: &[String],
+    cookies: &[String],
+    client_ip: IpAddr,
+    path: &str,
+) -> Result<Described> {
     let mut map = HeaderMap::new();
     for h in headers {
-        let (name, value) = h.split_once('=').with_context(|| format!("--header {h}: expected NAME=VALUE"))?;
+        let (name, value) = h
+            .split_once('=')
+            .with_context(|| format!("--header {h}: expected NAME=VALUE"))?;
         map.append(HeaderName::try_from(name)?, HeaderValue::try_from(value)?);
     }
     if !cookies.is_empty() {
@@ -125,7 +140,10 @@ fn serve(config: Config, demo: bool) -> Result<()> {
     let runtime = runtime.enable_all().build()?;
     runtime.block_on(async move {
         if demo {
-            for (name, addr) in fulcrum::demo::spawn_backends(&config).await.context("starting demo backends")? {
+            for (name, addr) in fulcrum::demo::spawn_backends(&config)
+                .await
+                .context("starting demo backends")?
+            {
                 eprintln!("demo backend {name} on {addr}");
             }
         }

@@ -50,7 +50,9 @@ fn matches(r: &RouteConfig, req: &RouteInput<'_>) -> bool {
     if !r.methods.is_empty() && !r.methods.contains(req.method) {
         return false;
     }
-    r.headers.iter().all(|(name, value)| req.headers.get_all(name).iter().any(|v| v == value))
+    r.headers
+        .iter()
+        .all(|(name, value)| req.headers.get_all(name).iter().any(|v| v == value))
 }
 
 /// The request's host without port: the `Host` header, else the URI authority (HTTP/2).
@@ -99,8 +101,20 @@ mod tests {
         }
     }
 
-    fn find<'a>(r: &'a Router, method: &Method, host: Option<&str>, path: &str, headers: &HeaderMap) -> Option<&'a str> {
-        r.find(&RouteInput { method, host, path, headers }).map(|r| r.label.as_str())
+    fn find<'a>(
+        r: &'a Router,
+        method: &Method,
+        host: Option<&str>,
+        path: &str,
+        headers: &HeaderMap,
+    ) -> Option<&'a str> {
+        r.find(&RouteInput {
+            method,
+            host,
+            path,
+            headers,
+        })
+        .map(|r| r.label.as_str())
     }
 
     #[test]
@@ -119,7 +133,11 @@ mod tests {
         assert_eq!(find(&r, &g, Some("API.example.com"), "/api/x", &h), Some("exact"));
         assert_eq!(find(&r, &g, Some("api.example.com"), "/web", &h), Some("wild"));
         assert_eq!(find(&r, &g, Some("a.b.example.com"), "/", &h), Some("wild"));
-        assert_eq!(find(&r, &g, Some("example.com"), "/", &h), Some("any"), "bare domain is not *.example.com");
+        assert_eq!(
+            find(&r, &g, Some("example.com"), "/", &h),
+            Some("any"),
+            "bare domain is not *.example.com"
+        );
         let mut with = HeaderMap::new();
         with.insert("x-canary", HeaderValue::from_static("1"));
         assert_eq!(find(&r, &g, Some("other"), "/api/v", &with), Some("canary"));

@@ -28,7 +28,10 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
     #[error("cannot listen on {address}: {source}")]
-    Bind { address: SocketAddr, source: std::io::Error },
+    Bind {
+        address: SocketAddr,
+        source: std::io::Error,
+    },
 }
 
 /// Bound listeners and the live snapshot, ready to serve.
@@ -43,9 +46,10 @@ impl Server {
     pub async fn bind(config: &Config) -> Result<Self, ServerError> {
         let mut listeners = Vec::new();
         for l in &config.listeners {
-            let listener = TcpListener::bind(l.address)
-                .await
-                .map_err(|source| ServerError::Bind { address: l.address, source })?;
+            let listener = TcpListener::bind(l.address).await.map_err(|source| ServerError::Bind {
+                address: l.address,
+                source,
+            })?;
             listeners.push(listener);
         }
         Ok(Self {
@@ -71,10 +75,18 @@ impl Server {
                 tracing::info!("listening on {addr}");
             }
             let state = self.state.clone();
-            accepting.push(tokio::spawn(accept_loop(listener, state, graceful.clone(), stop_rx.clone())));
+            accepting.push(tokio::spawn(accept_loop(
+                listener,
+                state,
+                graceful.clone(),
+                stop_rx.clone(),
+            )));
         }
         shutdown.await;
-        tracing::info!("shutting down: draining connections for up to {:?}", self.shutdown_timeout);
+        tracing::info!(
+            "shutting down: draining connections for up to {:?}",
+            self.shutdown_timeout
+        );
         let _ = stop_tx.send(true);
         for task in accepting {
             let _ = task.await;
@@ -95,7 +107,12 @@ impl Server {
     }
 }
 
-async fn accept_loop(listener: TcpListener, state: Arc<ArcSwap<Snapshot>>, graceful: Arc<GracefulShutdown>, mut stop: watch::Receiver<bool>) {
+async fn accept_loop(
+    listener: TcpListener,
+    state: Arc<ArcSwap<Snapshot>>,
+    graceful: Arc<GracefulShutdown>,
+    mut stop: watch::Receiver<bool>,
+) {
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder.http1().timer(TokioTimer::new()).keep_alive(true);
     builder.http2().timer(TokioTimer::new());

@@ -69,7 +69,9 @@ impl RoundRobinPick {
 impl Balancer for RoundRobinPick {
     fn pick(&self, _key: Option<u64>, eligible: &dyn Eligible) -> Option<usize> {
         let start = self.next.fetch_add(1, Ordering::Relaxed);
-        (0..self.len).map(|s| (start + s) % self.len).find(|&i| eligible.is_eligible(i))
+        (0..self.len)
+            .map(|s| (start + s) % self.len)
+            .find(|&i| eligible.is_eligible(i))
     }
 }
 
@@ -82,7 +84,10 @@ mod tests {
         weights
             .iter()
             .enumerate()
-            .map(|(i, &weight)| Member { id: format!("10.0.0.{i}:80"), weight })
+            .map(|(i, &weight)| Member {
+                id: format!("10.0.0.{i}:80"),
+                weight,
+            })
             .collect()
     }
 

@@ -100,7 +100,11 @@ impl Ring {
         let mut shares = vec![0f64; self.members];
         let n = self.positions.len();
         for i in 0..n {
-            let prev = if i == 0 { self.positions[n - 1] } else { self.positions[i - 1] };
+            let prev = if i == 0 {
+                self.positions[n - 1]
+            } else {
+                self.positions[i - 1]
+            };
             let arc = self.positions[i].wrapping_sub(prev);
             shares[self.owners[i] as usize] += arc as f64 / 2f64.powi(64);
         }

@@ -77,7 +77,10 @@ mod tests {
         weights
             .iter()
             .enumerate()
-            .map(|(i, &weight)| Member { id: format!("10.0.0.{i}:80"), weight })
+            .map(|(i, &weight)| Member {
+                id: format!("10.0.0.{i}:80"),
+                weight,
+            })
             .collect()
     }
 
@@ -109,7 +112,12 @@ mod tests {
             assert_eq!(seq.iter().filter(|&&p| p == i).count(), w as usize);
         }
         // smooth: server 1 (weight 10 of 1021) never picked twice within 50 picks
-        let ones: Vec<usize> = seq.iter().enumerate().filter(|(_, &p)| p == 1).map(|(k, _)| k).collect();
+        let ones: Vec<usize> = seq
+            .iter()
+            .enumerate()
+            .filter(|(_, &p)| p == 1)
+            .map(|(k, _)| k)
+            .collect();
         assert!(ones.windows(2).all(|w| w[1] - w[0] > 50), "{ones:?}");
     }
 

@@ -12,6 +12,7 @@ mod upstream;
 mod validate;
 
 pub use duration::parse_duration;
+pub use upstream::key_source;
 pub use types::*;
 
 use std::fmt;
@@ -29,11 +30,7 @@ pub struct Problem {
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let path = if self.path.is_empty() {
-            "(document)"
-        } else {
-            &self.path
-        };
+        let path = if self.path.is_empty() { "(document)" } else { &self.path };
         match self.line {
             Some(line) => write!(f, "{path} (line {line}): {}", self.message),
             None => write!(f, "{path}: {}", self.message),
@@ -45,10 +42,7 @@ impl fmt::Display for Problem {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read {path}: {source}")]
-    Io {
-        path: String,
-        source: std::io::Error,
-    },
+    Io { path: String, source: std::io::Error },
     #[error("{}", list(.0))]
     Invalid(Vec<Problem>),
 }

@@ -63,8 +63,8 @@ pub struct RawServer {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawTimeouts {
-    pub connect: Option<String>,
-    pub response: Option<String>,
+    pub connect: Option<Value>,
+    pub response: Option<Value>,
 }
 
 /// One entry of `routes`.

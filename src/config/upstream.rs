@@ -26,7 +26,10 @@ pub(super) fn validate_upstreams(cx: &mut Ctx, value: Option<Value>) -> Vec<Upst
     let mut out = Vec::new();
     for (k, v) in map {
         let Some(name) = k.as_str().filter(|n| !n.is_empty()).map(str::to_string) else {
-            cx.err("upstreams", format!("upstream names must be non-empty strings, found {k:?}"));
+            cx.err(
+                "upstreams",
+                format!("upstream names must be non-empty strings, found {k:?}"),
+            );
             continue;
         };
         let path = format!("upstreams.{name}");
@@ -43,7 +46,11 @@ fn upstream(cx: &mut Ctx, path: &str, name: String, raw: RawUpstream) -> Option<
     let before = cx.problems.len();
     for (key, value, issue) in [
         ("health_check", raw.health_check.is_some(), "active health checks"),
-        ("outlier_detection", raw.outlier_detection.is_some(), "outlier detection"),
+        (
+            "outlier_detection",
+            raw.outlier_detection.is_some(),
+            "outlier detection",
+        ),
         ("tls", raw.tls.is_some(), "TLS to upstreams"),
         ("discovery", raw.discovery.is_some(), "DNS discovery"),
         ("retries", raw.retries.is_some(), "retries"),
@@ -59,9 +66,7 @@ fn upstream(cx: &mut Ctx, path: &str, name: String, raw: RawUpstream) -> Option<
     }
     let balance = balance(cx, path, raw.balance.as_deref(), raw.hash);
     let servers = servers(cx, path, raw.servers.unwrap_or_default());
-    let timeouts = raw.timeouts;
-    let connect = timeouts.as_ref().and_then(|t| t.connect.as_deref());
-    let response = timeouts.as_ref().and_then(|t| t.response.as_deref());
+    let (connect, response) = raw.timeouts.map_or((None, None), |t| (t.connect, t.response));
     let connect_timeout = cx.duration(connect, &format!("{path}.timeouts.connect"), Duration::from_secs(1));
     let response_timeout = cx.duration(response, &format!("{path}.timeouts.response"), Duration::from_secs(30));
     if cx.problems.len() > before {
@@ -100,7 +105,10 @@ fn balance(cx: &mut Ctx, path: &str, balance: Option<&str>, hash: Option<RawHash
         other => {
             cx.err(
                 &bpath,
-                format!("`{other}` is not an algorithm; expected one of: weighted_round_robin, consistent_hash, {}", NOT_YET_BALANCE.join(", ")),
+                format!(
+                    "`{other}` is not an algorithm; expected one of: weighted_round_robin, consistent_hash, {}",
+                    NOT_YET_BALANCE.join(", ")
+                ),
             );
             None
         }
@@ -119,13 +127,19 @@ fn hash_policy(cx: &mut Ctx, path: &str, raw: RawHash) -> Option<HashPolicy> {
         Some("round_robin") => Fallback::RoundRobin,
         Some("reject") => Fallback::Reject,
         Some(other) => {
-            cx.err(&format!("{path}.fallback"), format!("`{other}` is not random, round_robin or reject"));
+            cx.err(
+                &format!("{path}.fallback"),
+                format!("`{other}` is not random, round_robin or reject"),
+            );
             Fallback::Random
         }
     };
     let texts = match raw.key {
         None => {
-            cx.err(&format!("{path}.key"), "required: header:NAME, cookie:NAME, query:NAME, path, host or client_ip");
+            cx.err(
+                &format!("{path}.key"),
+                "required: header:NAME, cookie:NAME, query:NAME, path, host or client_ip",
+            );
             return None;
         }
         Some(KeyList::One(k)) => vec![(format!("{path}.key"), k)],
@@ -133,7 +147,11 @@ fn hash_policy(cx: &mut Ctx, path: &str, raw: RawHash) -> Option<HashPolicy> {
             cx.err(&format!("{path}.key"), "the list is empty");
             return None;
         }
-        Some(KeyList::Many(ks)) => ks.into_iter().enumerate().map(|(i, k)| (format!("{path}.key[{i}]"), k)).collect(),
+        Some(KeyList::Many(ks)) => ks
+            .into_iter()
+            .enumerate()
+            .map(|(i, k)| (format!("{path}.key[{i}]"), k))
+            .collect(),
     };
     let mut keys = Vec::new();
     for (kpath, text) in texts {
@@ -177,12 +195,16 @@ fn servers(cx: &mut Ctx, path: &str, items: Vec<Value>) -> Vec<ServerConfig> {
         };
         let weight = raw.weight.unwrap_or(1);
         if !(1..=1000).contains(&weight) {
-            cx.err(&format!("{spath}.weight"), format!("{weight} is out of range: must be 1..=1000"));
+            cx.err(
+                &format!("{spath}.weight"),
+                format!("{weight} is out of range: must be 1..=1000"),
+            );
         }
         match raw.address.parse::<SocketAddr>() {
-            Ok(address) if out.iter().any(|s| s.address == address) => {
-                cx.err(&format!("{spath}.address"), format!("{address} is listed twice in this upstream"))
-            }
+            Ok(address) if out.iter().any(|s| s.address == address) => cx.err(
+                &format!("{spath}.address"),
+                format!("{address} is listed twice in this upstream"),
+            ),
             Ok(address) => out.push(ServerConfig {
                 address,
                 weight: weight.clamp(1, 1000) as u32,
@@ -191,7 +213,10 @@ fn servers(cx: &mut Ctx, path: &str, items: Vec<Value>) -> Vec<ServerConfig> {
                 &format!("{spath}.address"),
                 &format!("DNS names such as `{}`; give ip:port", raw.address),
             ),
-            Err(_) => cx.err(&format!("{spath}.address"), format!("`{}` is not host:port", raw.address)),
+            Err(_) => cx.err(
+                &format!("{spath}.address"),
+                format!("`{}` is not host:port", raw.address),
+            ),
         }
     }
     out
@@ -199,7 +224,11 @@ fn servers(cx: &mut Ctx, path: &str, items: Vec<Value>) -> Vec<ServerConfig> {
 
 fn looks_like_name(address: &str) -> bool {
     match address.rsplit_once(':') {
-        Some((host, port)) => !host.is_empty() && port.parse::<u16>().is_ok() && host.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.'),
+        Some((host, port)) => {
+            !host.is_empty()
+                && port.parse::<u16>().is_ok()
+                && host.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+        }
         None => false,
     }
 }

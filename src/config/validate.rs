@@ -69,15 +69,19 @@ impl Ctx {
         }
     }
 
-    pub fn duration(&mut self, text: Option<&str>, path: &str, default: Duration) -> Duration {
-        match text.map(parse_duration) {
-            None => default,
-            Some(Ok(d)) => d,
-            Some(Err(e)) => {
-                self.err(path, e);
-                default
-            }
-        }
+    /// A duration such as `250ms`; absent gives `default`. A bare number is
+    /// reported as missing its unit.
+    pub fn duration(&mut self, value: Option<Value>, path: &str, default: Duration) -> Duration {
+        let parsed = match value {
+            None => return default,
+            Some(Value::String(text)) => parse_duration(&text),
+            Some(Value::Number(n)) => Err(format!("`{n}` has no unit; write e.g. {n}s or {n}ms")),
+            Some(other) => Err(format!("expected a duration such as 250ms or 2s, found {other:?}")),
+        };
+        parsed.unwrap_or_else(|e| {
+            self.err(path, e);
+            default
+        })
     }
 }
 
@@ -116,10 +120,7 @@ pub(super) fn validate(root: Value) -> (Option<Config>, Vec<Problem>) {
                 Some(n) if n <= 1024 => workers = n as usize,
                 _ => cx.err("workers", "must be an integer 0..=1024 (0 = one per core)"),
             },
-            "shutdown_timeout" => {
-                let text = cx.de::<String>(v, "shutdown_timeout");
-                shutdown_timeout = cx.duration(text.as_deref(), "shutdown_timeout", shutdown_timeout);
-            }
+            "shutdown_timeout" => shutdown_timeout = cx.duration(Some(v), "shutdown_timeout", shutdown_timeout),
             "trusted_proxies" => match v {
                 Value::Sequence(s) if s.is_empty() => {}
                 Value::Null => {}
@@ -188,7 +189,12 @@ fn validate_listeners(cx: &mut Ctx, value: Option<Value>) -> Vec<ListenerConfig>
 
 /// `names` lists every upstream written, valid or not, so a route to an
 /// upstream that has its own problems is not reported a second time.
-fn validate_routes(cx: &mut Ctx, value: Option<Value>, upstreams: &[UpstreamConfig], names: &[String]) -> Vec<RouteConfig> {
+fn validate_routes(
+    cx: &mut Ctx,
+    value: Option<Value>,
+    upstreams: &[UpstreamConfig],
+    names: &[String],
+) -> Vec<RouteConfig> {
     let items = match value {
         Some(Value::Sequence(items)) if !items.is_empty() => items,
         Some(Value::Sequence(_)) | None => {
@@ -209,7 +215,10 @@ fn validate_routes(cx: &mut Ctx, value: Option<Value>, upstreams: &[UpstreamConf
         };
         if let Some(name) = &raw.name {
             if name.is_empty() || !route_names.insert(name.clone()) {
-                cx.err(&format!("{path}.name"), format!("`{name}` is empty or used by another route"));
+                cx.err(
+                    &format!("{path}.name"),
+                    format!("`{name}` is empty or used by another route"),
+                );
             }
         }
         let upstream = upstreams.iter().position(|u| u.name == raw.upstream);
@@ -262,7 +271,11 @@ fn host_match(cx: &mut Ctx, path: &str, host: &str) -> Option<HostMatch> {
     None
 }
 
-fn headers(cx: &mut Ctx, path: &str, raw: std::collections::BTreeMap<String, String>) -> Vec<(HeaderName, HeaderValue)> {
+fn headers(
+    cx: &mut Ctx,
+    path: &str,
+    raw: std::collections::BTreeMap<String, String>,
+) -> Vec<(HeaderName, HeaderValue)> {
     let mut out = Vec::new();
     for (name, value) in raw {
         match (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(&value)) {

@@ -13,11 +13,23 @@ pub enum ProxyError {
     #[error(transparent)]
     Select(#[from] SelectError),
     #[error("upstream {upstream}: cannot connect to {server}: {cause}")]
-    Connect { upstream: String, server: String, cause: String },
+    Connect {
+        upstream: String,
+        server: String,
+        cause: String,
+    },
     #[error("upstream {upstream}: bad response from {server}: {cause}")]
-    BadResponse { upstream: String, server: String, cause: String },
+    BadResponse {
+        upstream: String,
+        server: String,
+        cause: String,
+    },
     #[error("upstream {upstream}: no response from {server} within {timeout:?}")]
-    Timeout { upstream: String, server: String, timeout: Duration },
+    Timeout {
+        upstream: String,
+        server: String,
+        timeout: Duration,
+    },
 }
 
 impl ProxyError {
@@ -35,11 +47,17 @@ impl ProxyError {
     /// A short plain-text response naming the cause.
     pub fn into_response(self) -> Response<ProxyBody> {
         let status = self.status();
-        let text = format!("{} {}: {self}\n", status.as_u16(), status.canonical_reason().unwrap_or(""));
+        let text = format!(
+            "{} {}: {self}\n",
+            status.as_u16(),
+            status.canonical_reason().unwrap_or("")
+        );
         let mut resp = Response::new(ProxyBody::text(text));
         *resp.status_mut() = status;
-        resp.headers_mut()
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+        resp.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        );
         resp
     }
 }
@@ -65,14 +83,33 @@ mod tests {
 
     #[test]
     fn status_map() {
-        let no_route = ProxyError::NoRoute { method: "GET".into(), host: "h".into(), path: "/".into() };
+        let no_route = ProxyError::NoRoute {
+            method: "GET".into(),
+            host: "h".into(),
+            path: "/".into(),
+        };
         assert_eq!(no_route.status(), 404);
         let sel = |e| ProxyError::Select(e);
         assert_eq!(sel(SelectError::NoEligible { upstream: "a".into() }).status(), 503);
-        assert_eq!(sel(SelectError::MissingKey { upstream: "a".into(), sources: "path".into() }).status(), 400);
-        let connect = ProxyError::Connect { upstream: "a".into(), server: "1.2.3.4:5".into(), cause: "refused".into() };
+        assert_eq!(
+            sel(SelectError::MissingKey {
+                upstream: "a".into(),
+                sources: "path".into()
+            })
+            .status(),
+            400
+        );
+        let connect = ProxyError::Connect {
+            upstream: "a".into(),
+            server: "1.2.3.4:5".into(),
+            cause: "refused".into(),
+        };
         assert_eq!(connect.status(), 502);
-        let t = ProxyError::Timeout { upstream: "a".into(), server: "s".into(), timeout: Duration::from_secs(1) };
+        let t = ProxyError::Timeout {
+            upstream: "a".into(),
+            server: "s".into(),
+            timeout: Duration::from_secs(1),
+        };
         assert_eq!(t.status(), 504);
         let resp = connect.into_response();
         assert_eq!(resp.status(), 502);

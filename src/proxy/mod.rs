@@ -70,7 +70,12 @@ async fn forward(snap: &Snapshot, peer: SocketAddr, req: Request<Incoming>) -> R
     let (upstream_index, server_index, new_path) = {
         let host = route::request_host(&parts.headers, &parts.uri);
         let path = parts.uri.path();
-        let input = RouteInput { method: &parts.method, host, path, headers: &parts.headers };
+        let input = RouteInput {
+            method: &parts.method,
+            host,
+            path,
+            headers: &parts.headers,
+        };
         let Some(route) = snap.router.find(&input) else {
             return Err(ProxyError::NoRoute {
                 method: parts.method.to_string(),
@@ -79,7 +84,13 @@ async fn forward(snap: &Snapshot, peer: SocketAddr, req: Request<Incoming>) -> R
             });
         };
         let upstream = &snap.upstreams[route.upstream];
-        let key_input = KeyInput { headers: &parts.headers, path, query: parts.uri.query(), host, client_ip: peer.ip() };
+        let key_input = KeyInput {
+            headers: &parts.headers,
+            path,
+            query: parts.uri.query(),
+            host,
+            client_ip: peer.ip(),
+        };
         let (server, _why) = upstream.select(&key_input)?;
         let new_path = match (&route.path_prefix, route.strip_prefix) {
             (Some(prefix), true) => {
@@ -107,7 +118,11 @@ async fn forward(snap: &Snapshot, peer: SocketAddr, req: Request<Incoming>) -> R
     parts.version = Version::HTTP_11;
 
     let client = &snap.clients[upstream_index];
-    let sent = tokio::time::timeout(upstream.response_timeout, client.request(Request::from_parts(parts, body))).await;
+    let sent = tokio::time::timeout(
+        upstream.response_timeout,
+        client.request(Request::from_parts(parts, body)),
+    )
+    .await;
     let resp = match sent {
         Err(_) => {
             return Err(ProxyError::Timeout {

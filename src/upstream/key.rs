@@ -26,7 +26,10 @@ pub fn extract<'a>(source: &KeySource, req: &KeyInput<'a>) -> Option<Cow<'a, [u8
             .filter_map(|v| v.to_str().ok())
             .find_map(|v| pair(v, ';', name))
             .map(|v| Cow::Borrowed(v.as_bytes())),
-        KeySource::Query(name) => req.query.and_then(|q| pair(q, '&', name)).map(|v| Cow::Borrowed(v.as_bytes())),
+        KeySource::Query(name) => req
+            .query
+            .and_then(|q| pair(q, '&', name))
+            .map(|v| Cow::Borrowed(v.as_bytes())),
         KeySource::Path => Some(Cow::Borrowed(req.path.as_bytes())),
         KeySource::Host => req.host.map(|h| Cow::Borrowed(h.as_bytes())),
         KeySource::ClientIp => Some(Cow::Owned(req.client_ip.to_string().into_bytes())),

@@ -68,7 +68,10 @@ impl Upstream {
         let members: Vec<Member> = cfg
             .servers
             .iter()
-            .map(|s| Member { id: s.address.to_string(), weight: s.weight })
+            .map(|s| Member {
+                id: s.address.to_string(),
+                weight: s.weight,
+            })
             .collect();
         let servers = cfg
             .servers
@@ -110,14 +113,19 @@ impl Upstream {
 
     /// Picks among the servers `eligible` allows.
     pub fn select_among(&self, req: &KeyInput<'_>, eligible: &dyn Eligible) -> Result<(usize, Why<'_>), SelectError> {
-        let no_eligible = || SelectError::NoEligible { upstream: self.name.clone() };
+        let no_eligible = || SelectError::NoEligible {
+            upstream: self.name.clone(),
+        };
         let Some(hash) = &self.hash else {
             let i = self.balancer.pick(None, eligible).ok_or_else(no_eligible)?;
             return Ok((i, Why::Turn));
         };
         for source in &hash.policy.keys {
             if let Some(value) = extract(source, req) {
-                let i = self.balancer.pick(Some(hash_key(&value)), eligible).ok_or_else(no_eligible)?;
+                let i = self
+                    .balancer
+                    .pick(Some(hash_key(&value)), eligible)
+                    .ok_or_else(no_eligible)?;
                 return Ok((i, Why::Key(source)));
             }
         }
@@ -127,7 +135,10 @@ impl Upstream {
             Fallback::RoundRobin => hash.round_robin.pick(None, eligible),
             Fallback::Reject => {
                 let sources: Vec<String> = hash.policy.keys.iter().map(ToString::to_string).collect();
-                return Err(SelectError::MissingKey { upstream: self.name.clone(), sources: sources.join(", ") });
+                return Err(SelectError::MissingKey {
+                    upstream: self.name.clone(),
+                    sources: sources.join(", "),
+                });
             }
         };
         Ok((picked.ok_or_else(no_eligible)?, Why::Fallback(fallback)))

@@ -7,7 +7,10 @@ const KEYS: usize = 100_000;
 
 fn members(n: usize) -> Vec<Member> {
     (0..n)
-        .map(|i| Member { id: format!("10.0.{}.{}:8080", i / 250, i % 250), weight: 1 })
+        .map(|i| Member {
+            id: format!("10.0.{}.{}:8080", i / 250, i % 250),
+            weight: 1,
+        })
         .collect()
 }
 
@@ -17,7 +20,9 @@ fn keys() -> Vec<u64> {
 
 /// Maps every key to the id of its member.
 fn mapping(ring: &Ring, ms: &[Member], keys: &[u64]) -> Vec<String> {
-    keys.iter().map(|&k| ms[ring.pick(Some(k), &All).unwrap()].id.clone()).collect()
+    keys.iter()
+        .map(|&k| ms[ring.pick(Some(k), &All).unwrap()].id.clone())
+        .collect()
 }
 
 fn moved(a: &[String], b: &[String]) -> f64 {
@@ -53,18 +58,27 @@ fn adding_or_removing_one_moves_at_most_1_1_over_n() {
         let before = mapping(&Ring::new(&ms), &ms, &keys);
 
         let mut grown = ms.clone();
-        grown.push(Member { id: "10.9.9.9:8080".into(), weight: 1 });
+        grown.push(Member {
+            id: "10.9.9.9:8080".into(),
+            weight: 1,
+        });
         let after = mapping(&Ring::new(&grown), &grown, &keys);
         let m = moved(&before, &after);
         eprintln!("ring n={n}: add moved {m:.5} (ideal {:.5})", 1.0 / (n + 1) as f64);
         assert!(m <= 1.1 / (n + 1) as f64, "add to n={n}: moved {m}");
-        assert!(before.iter().zip(&after).all(|(b, a)| b == a || a == "10.9.9.9:8080"), "keys moved between old servers");
+        assert!(
+            before.iter().zip(&after).all(|(b, a)| b == a || a == "10.9.9.9:8080"),
+            "keys moved between old servers"
+        );
 
         let shrunk: Vec<Member> = ms[1..].to_vec();
         let after = mapping(&Ring::new(&shrunk), &shrunk, &keys);
         let m = moved(&before, &after);
         assert!(m <= 1.1 / n as f64, "remove from n={n}: moved {m}");
-        assert!(before.iter().zip(&after).all(|(b, a)| b == a || *b == ms[0].id), "keys of staying servers moved");
+        assert!(
+            before.iter().zip(&after).all(|(b, a)| b == a || *b == ms[0].id),
+            "keys of staying servers moved"
+        );
     }
 }
 
@@ -75,12 +89,20 @@ fn reordering_servers_moves_no_key() {
     let mut reversed = ms.clone();
     reversed.reverse();
     reversed.swap(2, 7);
-    assert_eq!(mapping(&Ring::new(&ms), &ms, &keys), mapping(&Ring::new(&reversed), &reversed, &keys));
+    assert_eq!(
+        mapping(&Ring::new(&ms), &ms, &keys),
+        mapping(&Ring::new(&reversed), &reversed, &keys)
+    );
 }
 
 #[test]
 fn weights_set_shares() {
-    let ms: Vec<Member> = (1..=4).map(|w| Member { id: format!("10.1.0.{w}:80"), weight: w }).collect();
+    let ms: Vec<Member> = (1..=4)
+        .map(|w| Member {
+            id: format!("10.1.0.{w}:80"),
+            weight: w,
+        })
+        .collect();
     let shares = Ring::new(&ms).shares();
     for (m, s) in ms.iter().zip(&shares) {
         let expected = m.weight as f64 / 10.0;
@@ -125,7 +147,12 @@ fn edges_empty_none_eligible_no_key() {
 
 #[test]
 fn huge_pools_are_capped() {
-    let ms: Vec<Member> = (0..2000).map(|i| Member { id: format!("10.2.{}.{}:80", i / 250, i % 250), weight: 1000 }).collect();
+    let ms: Vec<Member> = (0..2000)
+        .map(|i| Member {
+            id: format!("10.2.{}.{}:80", i / 250, i % 250),
+            weight: 1000,
+        })
+        .collect();
     let ring = Ring::new(&ms);
     assert!(ring.len() as u64 <= super::MAX_POINTS);
     assert_eq!(ring.len(), 2000 * 2000);

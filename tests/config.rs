@@ -1,0 +1,178 @@
+//! Config validation: every problem at once, each with key path and line; "not supported yet".
+
+use fulcrum::config::{parse, Balance, ConfigError, Fallback, KeySource, Problem};
+
+fn problems(yaml: &str) -> Vec<Problem> {
+    match parse(yaml) {
+        Err(ConfigError::Invalid(p)) => p,
+        other => panic!("expected problems, got {other:?}"),
+    }
+}
+
+fn has(ps: &[Problem], path: &str, line: Option<usize>, text: &str) {
+    assert!(
+        ps.iter()
+            .any(|p| p.path == path && p.line == line && p.message.contains(text)),
+        "no problem at {path} line {line:?} containing {text:?} in:\n{}",
+        ps.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("\n")
+    );
+}
+
+#[test]
+fn shipped_config_yaml_is_valid_and_shows_both_pools() {
+    let c = fulcrum::config::load(std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/config.yaml"
+    )))
+    .unwrap();
+    assert!(matches!(c.upstreams[0].balance, Balance::WeightedRoundRobin));
+    let Balance::ConsistentHash(h) = &c.upstreams[1].balance else {
+        panic!("api is a hash pool")
+    };
+    assert_eq!(
+        h.keys,
+        [
+            KeySource::Header("x-user-id".parse().unwrap()),
+            KeySource::Cookie("session".into())
+        ]
+    );
+    assert_eq!(h.fallback, Fallback::Random);
+    assert!(c.routes[0].host.is_some() && c.routes[0].strip_prefix);
+    assert!(c.upstreams[0].servers.iter().any(|s| s.weight > 1));
+}
+
+#[test]
+fn every_problem_is_reported_with_path_and_line() {
+    let yaml = "\
+listeners:
+  - address: 0.0.0.0:80x
+  - adress: 1.2.3.4:5
+upstreams:
+  api:
+    balance: consistent_hash
+    hash: { key: header:x, fallback: nope }
+    servers:
+      - address: 127.0.0.1:1
+      - address: 127.0.0.1:2
+        weight: 0
+      - address: 127.0.0.1:3
+        wieght: 2
+      - address: 127.0.0.1:1
+routes:
+  - match: { path_prefix: api }
+    upstream: nope
+  - upstream: api
+    strip_prefix: true
+foo: 1
+";
+    let ps = problems(yaml);
+    has(&ps, "listeners[0].address", Some(2), "not ip:port");
+    has(&ps, "listeners[1].adress", Some(3), "unknown field `adress`");
+    has(
+        &ps,
+        "upstreams.api.hash.fallback",
+        Some(7),
+        "not random, round_robin or reject",
+    );
+    has(&ps, "upstreams.api.servers[1].weight", Some(11), "1..=1000");
+    has(
+        &ps,
+        "upstreams.api.servers[2].wieght",
+        Some(13),
+        "unknown field `wieght`",
+    );
+    has(&ps, "upstreams.api.servers[3].address", Some(14), "listed twice");
+    has(&ps, "routes[0].match.path_prefix", Some(16), "must start with /");
+    has(
+        &ps,
+        "routes[0].upstream",
+        Some(17),
+        "unknown upstream `nope`; defined: api",
+    );
+    has(&ps, "routes[1].strip_prefix", Some(19), "needs match.path_prefix");
+    has(&ps, "foo", Some(20), "unknown key");
+    assert_eq!(ps.len(), 10, "{ps:?}");
+}
+
+#[test]
+fn keys_of_unbuilt_features_are_rejected_not_ignored() {
+    let yaml = r#"
+listeners: [{ address: "127.0.0.1:0", tls: { certificates: [] } }]
+admin: { address: 127.0.0.1:9901 }
+limits: { max_headers: 10 }
+access_log: { path: stderr }
+trusted_proxies: [10.0.0.0/8]
+upstreams:
+  a:
+    balance: consistent_hash
+    hash: { key: path, bounded_load: 1.25 }
+    servers: [{ address: "127.0.0.1:1" }, { address: "backend.internal:80" }]
+    health_check: { path: /healthz }
+    outlier_detection: {}
+    protocol: h2c
+    tls: {}
+    discovery: {}
+    retries: { attempts: 1 }
+  b: { balance: maglev, servers: [{ address: "127.0.0.1:1" }] }
+  c: { balance: least_connections, servers: [{ address: "127.0.0.1:1" }] }
+routes: [{ upstream: a }]
+"#;
+    let ps = problems(yaml);
+    for path in [
+        "listeners[0].tls",
+        "admin",
+        "limits",
+        "access_log",
+        "trusted_proxies",
+        "upstreams.a.hash.bounded_load",
+        "upstreams.a.servers[1].address",
+        "upstreams.a.health_check",
+        "upstreams.a.outlier_detection",
+        "upstreams.a.protocol",
+        "upstreams.a.tls",
+        "upstreams.a.discovery",
+        "upstreams.a.retries",
+        "upstreams.b.balance",
+        "upstreams.c.balance",
+    ] {
+        assert!(
+            ps.iter()
+                .any(|p| p.path == path && p.message.contains("not supported yet")),
+            "{path} not rejected as not supported yet: {ps:?}"
+        );
+    }
+}
+
+#[test]
+fn malformed_documents_get_errors_not_panics() {
+    let syntax = problems("listeners: [1\n");
+    assert!(
+        syntax[0].message.contains("invalid YAML") && syntax[0].line.is_some(),
+        "{syntax:?}"
+    );
+    assert!(problems("")[0].message.contains("empty"));
+    assert!(problems("- a\n- b\n")[0].message.contains("mapping"));
+    let ps = problems("listeners: []\nupstreams: {}\nroutes: []\n");
+    has(&ps, "listeners", Some(1), "at least one listener");
+    has(&ps, "upstreams", Some(2), "at least one upstream");
+    has(&ps, "routes", Some(3), "at least one route");
+    let ps = problems("listeners: 5\nupstreams: { a: { servers: [{ address: 1.2.3.4:5, weight: x }] } }\nroutes: [{ upstream: a }]\nworkers: -1\nshutdown_timeout: 30\n");
+    has(&ps, "listeners", Some(1), "must be a list");
+    has(&ps, "upstreams.a.servers[0].weight", Some(2), "invalid type");
+    has(&ps, "workers", Some(4), "0..=1024");
+    has(&ps, "shutdown_timeout", Some(5), "no unit");
+}
+
+#[test]
+fn defaults_are_filled_in() {
+    let c = parse("listeners: [{ address: 127.0.0.1:0 }]\nupstreams: { a: { servers: [{ address: 127.0.0.1:1 }] } }\nroutes: [{ upstream: a }]\n").unwrap();
+    assert_eq!(c.workers, 0);
+    assert_eq!(c.shutdown_timeout, std::time::Duration::from_secs(30));
+    let u = &c.upstreams[0];
+    assert!(matches!(u.balance, Balance::WeightedRoundRobin));
+    assert_eq!(u.servers[0].weight, 1);
+    assert_eq!(u.connect_timeout, std::time::Duration::from_secs(1));
+    assert_eq!(u.response_timeout, std::time::Duration::from_secs(30));
+    assert_eq!(c.routes[0].label, "0");
+    assert!(c.routes[0].path_prefix.is_none() && !c.routes[0].strip_prefix);
+}
