@@ -12,8 +12,8 @@ mod upstream;
 mod validate;
 
 pub use duration::parse_duration;
-pub use upstream::key_source;
 pub use types::*;
+pub use upstream::key_source;
 
 use std::fmt;
 use std::path::Path;
