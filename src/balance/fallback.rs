@@ -1,6 +1,6 @@
 //! Key-less picks used as a hash pool's fallback: weighted random and round robin.
 
-use super::{Balancer, Eligible, Member};
+use super::{Balancer, View, Member};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Random, weights respected. The caller supplies the random number, so the
@@ -19,7 +19,7 @@ impl RandomPick {
 
     /// Picks with probability proportional to weight among eligible members,
     /// driven by `random`. None when nothing is eligible.
-    pub fn pick_with(&self, random: u64, eligible: &dyn Eligible) -> Option<usize> {
+    pub fn pick_with(&self, random: u64, eligible: &dyn View) -> Option<usize> {
         let total: u64 = self.eligible_weights(eligible).map(|(_, w)| w).sum();
         if total == 0 {
             return None;
@@ -34,7 +34,7 @@ impl RandomPick {
         None
     }
 
-    fn eligible_weights<'a>(&'a self, eligible: &'a dyn Eligible) -> impl Iterator<Item = (usize, u64)> + 'a {
+    fn eligible_weights<'a>(&'a self, eligible: &'a dyn View) -> impl Iterator<Item = (usize, u64)> + 'a {
         self.weights
             .iter()
             .enumerate()
@@ -45,7 +45,7 @@ impl RandomPick {
 
 impl Balancer for RandomPick {
     /// Draws from a fast thread-local generator.
-    fn pick(&self, _key: Option<u64>, eligible: &dyn Eligible) -> Option<usize> {
+    fn pick(&self, _key: Option<u64>, eligible: &dyn View) -> Option<usize> {
         self.pick_with(fastrand::u64(..), eligible)
     }
 }
@@ -67,7 +67,7 @@ impl RoundRobinPick {
 }
 
 impl Balancer for RoundRobinPick {
-    fn pick(&self, _key: Option<u64>, eligible: &dyn Eligible) -> Option<usize> {
+    fn pick(&self, _key: Option<u64>, eligible: &dyn View) -> Option<usize> {
         let start = self.next.fetch_add(1, Ordering::Relaxed);
         (0..self.len)
             .map(|s| (start + s) % self.len)

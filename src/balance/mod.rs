@@ -4,11 +4,23 @@
 //! picks an index into that list. Eligibility (health, ejection) is decided by
 //! the caller and passed in, so every algorithm treats it the same way.
 
+mod bounded;
 mod fallback;
+mod least_conn;
+mod load;
+mod maglev;
+mod p2c;
+#[cfg(test)]
+mod quality;
 mod ring;
 mod wrr;
 
+pub use bounded::Bound;
 pub use fallback::{RandomPick, RoundRobinPick};
+pub use least_conn::LeastConnections;
+pub use load::ServerLoad;
+pub use maglev::Maglev;
+pub use p2c::P2cEwma;
 pub use ring::Ring;
 pub use wrr::WeightedRoundRobin;
 
@@ -22,30 +34,76 @@ pub struct Member {
     pub weight: u32,
 }
 
-/// Which servers may be picked right now, by index.
-pub trait Eligible {
+/// What an algorithm may read about the servers right now, by index.
+/// Eligibility (healthy and not ejected) is decided by the caller, once, for
+/// every algorithm alike; load figures default to "idle" for views without them.
+pub trait View {
     fn is_eligible(&self, index: usize) -> bool;
+    /// Requests in flight to the server.
+    fn in_flight(&self, _index: usize) -> u64 {
+        0
+    }
+    /// Peak-EWMA latency estimate in ns; 0 when nothing was observed.
+    fn latency_ns(&self, _index: usize) -> f64 {
+        0.0
+    }
+}
+
+/// A source of random numbers, injected so randomised algorithms are deterministic in tests.
+pub trait Random: Send + Sync + std::fmt::Debug {
+    fn next_u64(&self) -> u64;
+}
+
+/// The production source: a fast thread-local generator.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct ThreadRandom;
+
+impl Random for ThreadRandom {
+    #[inline]
+    fn next_u64(&self) -> u64 {
+        fastrand::u64(..)
+    }
+}
+
+/// A deterministic source (SplitMix64 over a counter), for tests and benches.
+#[derive(Debug, Default)]
+pub struct Seeded(std::sync::atomic::AtomicU64);
+
+impl Seeded {
+    pub fn new(seed: u64) -> Self {
+        Seeded(std::sync::atomic::AtomicU64::new(seed))
+    }
+}
+
+impl Random for Seeded {
+    fn next_u64(&self) -> u64 {
+        let x = self.0.fetch_add(0x9E37_79B9_7F4A_7C15, std::sync::atomic::Ordering::Relaxed);
+        let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
 }
 
 /// Every server is eligible.
 #[derive(Debug, Clone, Copy)]
 pub struct All;
 
-impl Eligible for All {
+impl View for All {
     #[inline]
     fn is_eligible(&self, _: usize) -> bool {
         true
     }
 }
 
-impl Eligible for Vec<bool> {
+impl View for Vec<bool> {
     #[inline]
     fn is_eligible(&self, index: usize) -> bool {
         self.get(index).copied().unwrap_or(false)
     }
 }
 
-impl<const N: usize> Eligible for [bool; N] {
+impl<const N: usize> View for [bool; N] {
     #[inline]
     fn is_eligible(&self, index: usize) -> bool {
         self.get(index).copied().unwrap_or(false)
@@ -58,7 +116,12 @@ pub trait Balancer: Send + Sync + std::fmt::Debug {
     /// [`hash_key`]); algorithms that do not hash ignore it. Returns `None`
     /// when no member is eligible (or the list is empty), and never returns an
     /// ineligible member.
-    fn pick(&self, key: Option<u64>, eligible: &dyn Eligible) -> Option<usize>;
+    fn pick(&self, key: Option<u64>, eligible: &dyn View) -> Option<usize>;
+
+    /// Keys sent past their home by a load bound so far (0 without one).
+    fn overflows(&self) -> u64 {
+        0
+    }
 }
 
 /// The 64-bit hash of a request key: XXH3, stable across processes and machines.

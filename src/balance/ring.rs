@@ -8,7 +8,8 @@
 //! index over the top 16 bits bounds each lookup's binary search to a few
 //! points.
 
-use super::{Balancer, Eligible, Member};
+use super::bounded::{walk, Bound};
+use super::{Balancer, Member, View};
 use sha2::{Digest, Sha256};
 
 /// Points per unit of weight. 4096 keeps the largest share of 100 equal
@@ -28,6 +29,7 @@ pub struct Ring {
     /// `index[b]` = first point whose position's top bits are >= b.
     index: Vec<u32>,
     members: usize,
+    bound: Option<Bound>,
 }
 
 /// SHA-256 of the member id, as a 64-bit seed.
@@ -69,7 +71,19 @@ impl Ring {
             owners,
             index,
             members: members.len(),
+            bound: None,
         }
+    }
+
+    /// Caps each server's in-flight requests (bounded loads).
+    pub fn with_bound(mut self, bound: Bound) -> Self {
+        self.bound = Some(bound);
+        self
+    }
+
+    /// Sorted point positions and their owners, for exact comparisons of two rings.
+    pub fn points(&self) -> (&[u64], &[u32]) {
+        (&self.positions, &self.owners)
     }
 
     /// Number of points on the ring.
@@ -117,20 +131,23 @@ impl Ring {
 
 impl Balancer for Ring {
     /// Without a key there is nothing to hash: None (the pool's fallback decides).
-    fn pick(&self, key: Option<u64>, eligible: &dyn Eligible) -> Option<usize> {
+    fn pick(&self, key: Option<u64>, eligible: &dyn View) -> Option<usize> {
         let hash = key?;
         let n = self.positions.len();
         if n == 0 {
             return None;
         }
         let start = self.first_point(hash);
-        let owner = self.owners[start] as usize;
-        if eligible.is_eligible(owner) {
-            return Some(owner);
+        let home = self.owners[start] as usize;
+        if self.bound.is_none() && eligible.is_eligible(home) {
+            return Some(home);
         }
-        (1..n)
-            .map(|step| self.owners[(start + step) % n] as usize)
-            .find(|&o| eligible.is_eligible(o))
+        let owners = (start..n).chain(0..start).map(|i| self.owners[i] as usize);
+        walk(owners, eligible, self.bound.as_ref())
+    }
+
+    fn overflows(&self) -> u64 {
+        self.bound.as_ref().map_or(0, Bound::overflows)
     }
 }
 

@@ -4,7 +4,7 @@
 //! atomic increment and an array read, with no lock. Building it costs
 //! O(servers x cycle length), once per config snapshot.
 
-use super::{Balancer, Eligible, Member};
+use super::{Balancer, View, Member};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Smooth weighted round robin: in every cycle each member is picked exactly
@@ -56,7 +56,7 @@ fn gcd(a: u32, b: u32) -> u32 {
 
 impl Balancer for WeightedRoundRobin {
     /// Ineligible members are skipped: the next eligible entry of the schedule is taken.
-    fn pick(&self, _key: Option<u64>, eligible: &dyn Eligible) -> Option<usize> {
+    fn pick(&self, _key: Option<u64>, eligible: &dyn View) -> Option<usize> {
         let len = self.schedule.len();
         if len == 0 {
             return None;
@@ -84,7 +84,7 @@ mod tests {
             .collect()
     }
 
-    fn picks(b: &WeightedRoundRobin, n: usize, eligible: &dyn Eligible) -> Vec<usize> {
+    fn picks(b: &WeightedRoundRobin, n: usize, eligible: &dyn View) -> Vec<usize> {
         (0..n).map(|_| b.pick(None, eligible).unwrap()).collect()
     }
 

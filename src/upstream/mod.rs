@@ -8,7 +8,7 @@ mod key;
 
 pub use key::{extract, KeyInput};
 
-use crate::balance::{hash_key, All, Balancer, Eligible, Member, RandomPick, Ring, RoundRobinPick, WeightedRoundRobin};
+use crate::balance::{hash_key, All, Balancer, View, Member, RandomPick, Ring, RoundRobinPick, WeightedRoundRobin};
 use crate::config::{Balance, Fallback, HashPolicy, KeySource, UpstreamConfig};
 use http::uri::Authority;
 use std::net::SocketAddr;
@@ -112,7 +112,7 @@ impl Upstream {
     }
 
     /// Picks among the servers `eligible` allows.
-    pub fn select_among(&self, req: &KeyInput<'_>, eligible: &dyn Eligible) -> Result<(usize, Why<'_>), SelectError> {
+    pub fn select_among(&self, req: &KeyInput<'_>, eligible: &dyn View) -> Result<(usize, Why<'_>), SelectError> {
         let no_eligible = || SelectError::NoEligible {
             upstream: self.name.clone(),
         };

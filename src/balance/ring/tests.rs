@@ -1,52 +1,24 @@
 //! Ring quality over 100,000 keys: balance, movement, order independence, weights.
 
-use super::super::{hash_key, All, Balancer, Member};
+use super::super::quality::*;
+use super::super::{hash_key, All, Balancer, Bound, Member};
 use super::Ring;
 
-const KEYS: usize = 100_000;
-
-fn members(n: usize) -> Vec<Member> {
-    (0..n)
-        .map(|i| Member {
-            id: format!("10.0.{}.{}:8080", i / 250, i % 250),
-            weight: 1,
-        })
-        .collect()
-}
-
-fn keys() -> Vec<u64> {
-    (0..KEYS).map(|i| hash_key(format!("user-{i}").as_bytes())).collect()
-}
-
-/// Maps every key to the id of its member.
-fn mapping(ring: &Ring, ms: &[Member], keys: &[u64]) -> Vec<String> {
-    keys.iter()
-        .map(|&k| ms[ring.pick(Some(k), &All).unwrap()].id.clone())
-        .collect()
-}
-
-fn moved(a: &[String], b: &[String]) -> f64 {
-    a.iter().zip(b).filter(|(x, y)| x != y).count() as f64 / a.len() as f64
+fn build(ms: &[Member]) -> Box<dyn Balancer> {
+    Box::new(Ring::new(ms))
 }
 
 #[test]
 fn balance_max_over_mean_at_most_1_10() {
     let keys = keys();
     for n in [4, 10, 100] {
-        let ms = members(n);
-        let ring = Ring::new(&ms);
-        let mut counts = vec![0usize; n];
-        for &k in &keys {
-            counts[ring.pick(Some(k), &All).unwrap()] += 1;
-        }
-        let mean = KEYS as f64 / n as f64;
-        let max = *counts.iter().max().unwrap() as f64;
-        eprintln!("ring n={n}: sampled max/mean {:.4}", max / mean);
-        assert!(max / mean <= 1.10, "n={n}: sampled max/mean {}", max / mean);
-        let shares = ring.shares();
-        let exact = shares.iter().cloned().fold(0.0, f64::max) * n as f64;
+        let ring = Ring::new(&members(n));
+        let sampled = sampled_max_over_mean(&ring, n, &keys);
+        let exact = exact_max_over_mean(&ring.shares());
+        eprintln!("ring n={n}: sampled max/mean {sampled:.4}, keyspace {exact:.4}");
+        assert!(sampled <= 1.10, "n={n}: sampled max/mean {sampled}");
         assert!(exact <= 1.10, "n={n}: keyspace max/mean {exact}");
-        assert!((shares.iter().sum::<f64>() - 1.0).abs() < 1e-9);
+        assert!((ring.shares().iter().sum::<f64>() - 1.0).abs() < 1e-9);
     }
 }
 
@@ -54,55 +26,19 @@ fn balance_max_over_mean_at_most_1_10() {
 fn adding_or_removing_one_moves_at_most_1_1_over_n() {
     let keys = keys();
     for n in [4, 10, 100] {
-        let ms = members(n);
-        let before = mapping(&Ring::new(&ms), &ms, &keys);
-
-        let mut grown = ms.clone();
-        grown.push(Member {
-            id: "10.9.9.9:8080".into(),
-            weight: 1,
-        });
-        let after = mapping(&Ring::new(&grown), &grown, &keys);
-        let m = moved(&before, &after);
-        eprintln!("ring n={n}: add moved {m:.5} (ideal {:.5})", 1.0 / (n + 1) as f64);
-        assert!(m <= 1.1 / (n + 1) as f64, "add to n={n}: moved {m}");
-        assert!(
-            before.iter().zip(&after).all(|(b, a)| b == a || a == "10.9.9.9:8080"),
-            "keys moved between old servers"
-        );
-
-        let shrunk: Vec<Member> = ms[1..].to_vec();
-        let after = mapping(&Ring::new(&shrunk), &shrunk, &keys);
-        let m = moved(&before, &after);
-        assert!(m <= 1.1 / n as f64, "remove from n={n}: moved {m}");
-        assert!(
-            before.iter().zip(&after).all(|(b, a)| b == a || *b == ms[0].id),
-            "keys of staying servers moved"
-        );
+        let (added, removed) = check_movement(&build, n, 1.1, true, &keys);
+        eprintln!("ring n={n}: add moved {added:.5}, remove moved {removed:.5} (ideal {:.5})", 1.0 / n as f64);
     }
 }
 
 #[test]
 fn reordering_servers_moves_no_key() {
-    let keys = keys();
-    let ms = members(10);
-    let mut reversed = ms.clone();
-    reversed.reverse();
-    reversed.swap(2, 7);
-    assert_eq!(
-        mapping(&Ring::new(&ms), &ms, &keys),
-        mapping(&Ring::new(&reversed), &reversed, &keys)
-    );
+    check_order_independence(&build, &keys());
 }
 
 #[test]
 fn weights_set_shares() {
-    let ms: Vec<Member> = (1..=4)
-        .map(|w| Member {
-            id: format!("10.1.0.{w}:80"),
-            weight: w,
-        })
-        .collect();
+    let ms: Vec<Member> = (1..=4).map(|w| Member { id: format!("10.1.0.{w}:80"), weight: w }).collect();
     let shares = Ring::new(&ms).shares();
     for (m, s) in ms.iter().zip(&shares) {
         let expected = m.weight as f64 / 10.0;
@@ -113,8 +49,7 @@ fn weights_set_shares() {
 #[test]
 fn ineligible_moves_only_its_keys_and_they_return() {
     let keys = keys();
-    let ms = members(10);
-    let ring = Ring::new(&ms);
+    let ring = Ring::new(&members(10));
     let mut eligible = vec![true; 10];
     eligible[3] = false;
     let all: Vec<usize> = keys.iter().map(|&k| ring.pick(Some(k), &All).unwrap()).collect();
@@ -135,8 +70,7 @@ fn edges_empty_none_eligible_no_key() {
     let ring = Ring::new(&[]);
     assert!(ring.is_empty());
     assert_eq!(ring.pick(Some(1), &All), None);
-    let ms = members(3);
-    let ring = Ring::new(&ms);
+    let ring = Ring::new(&members(3));
     assert_eq!(ring.len(), 3 * 4096);
     assert_eq!(ring.pick(Some(1), &[false, false, false]), None);
     assert_eq!(ring.pick(None, &All), None);
@@ -148,14 +82,37 @@ fn edges_empty_none_eligible_no_key() {
 #[test]
 fn huge_pools_are_capped() {
     let ms: Vec<Member> = (0..2000)
-        .map(|i| Member {
-            id: format!("10.2.{}.{}:80", i / 250, i % 250),
-            weight: 1000,
-        })
+        .map(|i| Member { id: format!("10.2.{}.{}:80", i / 250, i % 250), weight: 1000 })
         .collect();
     let ring = Ring::new(&ms);
     assert!(ring.len() as u64 <= super::MAX_POINTS);
     assert_eq!(ring.len(), 2000 * 2000);
+}
+
+#[test]
+fn bounded_load_caps_the_hot_home() {
+    let ms = members(4);
+    let ring = Ring::new(&ms).with_bound(Bound::new(1.5, &ms));
+    let hot = hash_key(b"hot");
+    let home = Ring::new(&ms).pick(Some(hot), &All).unwrap();
+    struct Busy(usize);
+    impl super::super::View for Busy {
+        fn is_eligible(&self, _: usize) -> bool {
+            true
+        }
+        fn in_flight(&self, i: usize) -> u64 {
+            if i == self.0 {
+                4
+            } else {
+                0
+            }
+        }
+    }
+    // cap = ceil(1.5 * 5 / 4) = 2; home holds 4
+    let went = ring.pick(Some(hot), &Busy(home)).unwrap();
+    assert_ne!(went, home);
+    assert_eq!(ring.overflows(), 1);
+    assert_eq!(ring.pick(Some(hot), &All), Some(home), "idle pool: the key is home");
 }
 
 #[test]

@@ -1,0 +1,94 @@
+//! Consistent hashing with bounded loads (Mirrokni et al.; Google, Vimeo).
+//!
+//! No server may take more than ceil(c x mean in-flight), the mean counting
+//! the request being placed and scaled by weight; a key whose home is full
+//! walks on along the ring or table, so most keys keep their home.
+
+use super::{Member, View};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// A load bound for a hash algorithm.
+#[derive(Debug)]
+pub struct Bound {
+    factor: f64,
+    weights: Vec<u32>,
+    overflows: AtomicU64,
+}
+
+/// The caps in force for one pick.
+pub struct Caps<'a> {
+    factor: f64,
+    total: f64,
+    weight_sum: f64,
+    weights: &'a [u32],
+}
+
+impl Bound {
+    /// `factor` must be above 1.0 (validation ensures it).
+    pub fn new(factor: f64, members: &[Member]) -> Self {
+        Self {
+            factor,
+            weights: members.iter().map(|m| m.weight.max(1)).collect(),
+            overflows: AtomicU64::new(0),
+        }
+    }
+
+    /// Reads the eligible servers' in-flight counts once for this pick.
+    pub fn caps(&self, view: &dyn View) -> Caps<'_> {
+        let (mut total, mut weight_sum) = (0u64, 0u64);
+        for (i, &w) in self.weights.iter().enumerate() {
+            if view.is_eligible(i) {
+                total += view.in_flight(i);
+                weight_sum += w as u64;
+            }
+        }
+        Caps {
+            factor: self.factor,
+            total: total as f64 + 1.0,
+            weight_sum: weight_sum.max(1) as f64,
+            weights: &self.weights,
+        }
+    }
+
+    /// Counts a key sent past its home.
+    pub fn overflowed(&self) {
+        self.overflows.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Keys sent past their home so far.
+    pub fn overflows(&self) -> u64 {
+        self.overflows.load(Ordering::Relaxed)
+    }
+}
+
+impl Caps<'_> {
+    /// Whether server `i` (eligible) can take one more request.
+    pub fn admits(&self, i: usize, view: &dyn View) -> bool {
+        let share = self.weights.get(i).copied().unwrap_or(1) as f64 / self.weight_sum;
+        let cap = (self.factor * self.total * share).ceil();
+        (view.in_flight(i) as f64) < cap
+    }
+}
+
+/// Walks candidate owners in order and returns the first eligible one under its
+/// cap (or, without a bound, the first eligible one), counting an overflow when
+/// that is not the first eligible candidate. Some eligible server is always
+/// under its cap (the caps add up to more than the load), so a full walk finds
+/// one; the first eligible candidate is the answer of last resort.
+pub fn walk(owners: impl Iterator<Item = usize>, view: &dyn View, bound: Option<&Bound>) -> Option<usize> {
+    let Some(bound) = bound else {
+        return owners.into_iter().find(|&o| view.is_eligible(o));
+    };
+    let caps = bound.caps(view);
+    let mut home = None;
+    for o in owners.filter(|&o| view.is_eligible(o)) {
+        if caps.admits(o, view) {
+            if home.is_some_and(|h| h != o) {
+                bound.overflowed();
+            }
+            return Some(o);
+        }
+        home.get_or_insert(o);
+    }
+    home
+}
