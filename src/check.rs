@@ -36,11 +36,24 @@ pub fn summary(config: &Config) -> String {
     }
     let _ = writeln!(out, "upstreams ({}):", config.upstreams.len());
     for u in &config.upstreams {
-        let algo = match &u.balance {
-            Balance::WeightedRoundRobin => "weighted_round_robin".to_string(),
-            Balance::ConsistentHash(p) => {
+        let algo = match u.balance.hash() {
+            None => u.balance.name().to_string(),
+            Some(p) => {
                 let keys: Vec<String> = p.keys.iter().map(ToString::to_string).collect();
-                format!("consistent_hash on {} (fallback {})", keys.join(", "), p.fallback)
+                let bound = p
+                    .bounded_load
+                    .map(|c| format!(", bounded_load {c}"))
+                    .unwrap_or_default();
+                let table = match u.balance {
+                    Balance::Maglev(_, size) => format!(", table {size}"),
+                    _ => String::new(),
+                };
+                format!(
+                    "{} on {} (fallback {}{bound}{table})",
+                    u.balance.name(),
+                    keys.join(", "),
+                    p.fallback
+                )
             }
         };
         let servers: Vec<String> = u

@@ -1,6 +1,6 @@
 //! `fulcrum explain`: which route, upstream and server a described request reaches, and why.
 
-use crate::config::{Balance, Config};
+use crate::config::Config;
 use crate::route::{request_host, RouteInput, Router};
 use crate::upstream::{extract, KeyInput, SelectError, Upstream, Why};
 use http::{HeaderMap, Method, Uri};
@@ -34,10 +34,7 @@ pub fn explain(config: &Config, req: &Described) -> String {
     };
     let cfg = &config.upstreams[route.upstream];
     let upstream = Upstream::new(cfg);
-    let algo = match &cfg.balance {
-        Balance::WeightedRoundRobin => "weighted_round_robin",
-        Balance::ConsistentHash(_) => "consistent_hash",
-    };
+    let algo = cfg.balance.name();
     let _ = writeln!(out, "route: {}", route.label);
     let _ = writeln!(out, "upstream: {} ({algo}, {} servers)", cfg.name, cfg.servers.len());
     let key_input = KeyInput {
@@ -52,7 +49,7 @@ pub fn explain(config: &Config, req: &Described) -> String {
             let server = &upstream.servers[i];
             let _ = writeln!(out, "server: {} (weight {})", server.id, server.weight);
             let reason = match why {
-                Why::Turn => "servers are taken in turn; this is the first pick of a fresh rotation".to_string(),
+                Why::Turn => format!("{algo} does not hash; this is one possible pick (idle pool, fresh start)"),
                 Why::Key(source) => {
                     let value = extract(source, &key_input).map(|v| String::from_utf8_lossy(&v).into_owned());
                     format!("hash of {source} = {:?}", value.unwrap_or_default())

@@ -5,6 +5,7 @@ pub mod balance;
 pub mod check;
 pub mod config;
 pub mod demo;
+pub mod diff;
 pub mod explain;
 pub mod proxy;
 pub mod route;

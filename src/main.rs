@@ -1,6 +1,6 @@
 //! The `fulcrum` command line: run, check, demo, explain (SPEC §1).
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use fulcrum::config::{self, Config};
 use fulcrum::explain::{explain, Described};
@@ -28,7 +28,7 @@ enum Command {
     Check {
         #[arg(short, long, default_value = "config.yaml")]
         config: PathBuf,
-        /// Compare hash placement with an older config (not supported yet).
+        /// Also report, per hash upstream, the keys that move from OLD_FILE's placement.
         #[arg(long)]
         diff: Option<PathBuf>,
     },
@@ -96,10 +96,11 @@ fn load(path: &Path) -> Result<Config> {
 
 fn check(path: &Path, diff: Option<&Path>) -> Result<()> {
     let config = load(path)?;
-    if diff.is_some() {
-        bail!("check --diff is not supported yet");
-    }
     print!("{}", fulcrum::check::summary(&config));
+    if let Some(old) = diff {
+        let old = load(old)?;
+        print!("{}", fulcrum::diff::diff(&old, &config));
+    }
     Ok(())
 }
 

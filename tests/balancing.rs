@@ -37,14 +37,21 @@ const HASH: &str = r#"
 listeners: [{ address: "{LISTEN}" }]
 upstreams:
   pool:
-    balance: consistent_hash
+    balance: BALANCE
     hash: { key: KEY, fallback: FALLBACK }
     servers: [{ address: "{b0}" }, { address: "{b1}" }, { address: "{b2}" }, { address: "{b3}" }]
 routes: [{ match: { path_prefix: / }, upstream: pool }]
 "#;
 
 async fn hash_lb(key: &str, fallback: &str, bs: &[Backend]) -> Lb {
-    let yaml = HASH.replace("KEY", key).replace("FALLBACK", fallback);
+    algo_lb("consistent_hash", key, fallback, bs).await
+}
+
+async fn algo_lb(balance: &str, key: &str, fallback: &str, bs: &[Backend]) -> Lb {
+    let yaml = HASH
+        .replace("BALANCE", balance)
+        .replace("KEY", key)
+        .replace("FALLBACK", fallback);
     spawn_lb(&yaml, &bs.iter().collect::<Vec<_>>()).await
 }
 
@@ -153,4 +160,16 @@ async fn client_ip_key_keeps_one_client_on_one_server() {
             first
         );
     }
+}
+
+#[tokio::test]
+async fn maglev_is_sticky_for_every_key_source() {
+    let bs = backends().await;
+    let lb = algo_lb("maglev", "header:x-user", "reject", &bs).await;
+    let by_header = sticky(&lb, |k| ("/".into(), vec![("x-user".into(), k.into())])).await;
+    let lb = algo_lb("maglev", "query:u", "reject", &bs).await;
+    let by_query = sticky(&lb, |k| (format!("/x?u={k}"), vec![])).await;
+    assert_eq!(by_header, by_query);
+    let lb = algo_lb("maglev", "path", "reject", &bs).await;
+    sticky(&lb, |k| (format!("/{k}"), vec![])).await;
 }

@@ -47,10 +47,33 @@ fn check_rejects_a_bad_config_with_exit_1_naming_key_and_line() {
 }
 
 #[test]
-fn check_diff_says_not_supported_yet() {
-    let (code, _, err) = run(&["check", "-c", SHIPPED, "--diff", SHIPPED]);
-    assert_eq!(code, 1);
-    assert!(err.contains("not supported yet"), "{err}");
+fn check_diff_reports_exact_moves_per_hash_upstream() {
+    let (code, out, err) = run(&["check", "-c", SHIPPED, "--diff", SHIPPED]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("api: 0.0% of keys move (ideal 0.0%)"), "{out}");
+    let dir = TempDir::new();
+    let write = |name: &str, servers: &str| {
+        let path = dir.0.join(name);
+        let yaml = format!(
+            "listeners: [{{ address: 127.0.0.1:0 }}]\nupstreams:\n  api:\n    balance: consistent_hash\n    hash: {{ key: path }}\n    servers: [{servers}]\n  mg:\n    balance: maglev\n    hash: {{ key: path }}\n    servers: [{servers}]\nroutes: [{{ upstream: api }}]\n"
+        );
+        std::fs::write(&path, yaml).unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    let ten: Vec<String> = (1..=10).map(|i| format!("{{ address: 10.0.0.{i}:80 }}")).collect();
+    let old = write("old.yaml", &ten.join(", "));
+    let new = write("new.yaml", &format!("{}, {{ address: 10.0.0.11:80 }}", ten.join(", ")));
+    let (code, out, err) = run(&["check", "-c", &new, "--diff", &old]);
+    assert_eq!(code, 0, "{err}");
+    let line = out.lines().find(|l| l.starts_with("api: ")).unwrap();
+    let moved: f64 = line["api: ".len()..].split('%').next().unwrap().parse().unwrap();
+    assert!((8.0..=10.1).contains(&moved), "{line}");
+    assert!(line.contains("(ideal "), "{line}");
+    assert!(out.contains("  10.0.0.11:80: - -> "), "{out}");
+    assert!(
+        out.lines().any(|l| l.starts_with("mg: ") && l.contains("of keys move")),
+        "{out}"
+    );
 }
 
 #[test]

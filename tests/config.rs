@@ -105,7 +105,7 @@ trusted_proxies: [10.0.0.0/8]
 upstreams:
   a:
     balance: consistent_hash
-    hash: { key: path, bounded_load: 1.25 }
+    hash: { key: path }
     servers: [{ address: "127.0.0.1:1" }, { address: "backend.internal:80" }]
     health_check: { path: /healthz }
     outlier_detection: {}
@@ -113,8 +113,6 @@ upstreams:
     tls: {}
     discovery: {}
     retries: { attempts: 1 }
-  b: { balance: maglev, servers: [{ address: "127.0.0.1:1" }] }
-  c: { balance: least_connections, servers: [{ address: "127.0.0.1:1" }] }
 routes: [{ upstream: a }]
 "#;
     let ps = problems(yaml);
@@ -124,7 +122,6 @@ routes: [{ upstream: a }]
         "limits",
         "access_log",
         "trusted_proxies",
-        "upstreams.a.hash.bounded_load",
         "upstreams.a.servers[1].address",
         "upstreams.a.health_check",
         "upstreams.a.outlier_detection",
@@ -132,8 +129,6 @@ routes: [{ upstream: a }]
         "upstreams.a.tls",
         "upstreams.a.discovery",
         "upstreams.a.retries",
-        "upstreams.b.balance",
-        "upstreams.c.balance",
     ] {
         assert!(
             ps.iter()
@@ -175,4 +170,62 @@ fn defaults_are_filled_in() {
     assert_eq!(u.response_timeout, std::time::Duration::from_secs(30));
     assert_eq!(c.routes[0].label, "0");
     assert!(c.routes[0].path_prefix.is_none() && !c.routes[0].strip_prefix);
+}
+
+#[test]
+fn algorithm_settings_are_checked() {
+    let yaml = r#"
+listeners: [{ address: "127.0.0.1:0" }]
+upstreams:
+  a: { balance: round_robin, hash: { key: path }, servers: [{ address: "127.0.0.1:1" }] }
+  b: { balance: maglev, hash: { key: path, table_size: 65536 }, servers: [{ address: "127.0.0.1:1" }] }
+  c: { balance: maglev, hash: { key: path, table_size: 101 }, servers: [{ address: "127.0.0.1:1" }, { address: "127.0.0.1:2" }] }
+  d: { balance: consistent_hash, hash: { key: path, bounded_load: 1.0 }, servers: [{ address: "127.0.0.1:1" }] }
+  e: { balance: consistent_hash, hash: { key: path, table_size: 65537 }, servers: [{ address: "127.0.0.1:1" }] }
+  f: { balance: maglev, servers: [{ address: "127.0.0.1:1", weight: 0 }] }
+  g: { balance: fastest, servers: [{ address: "127.0.0.1:1" }] }
+routes: [{ upstream: a }]
+"#;
+    let ps = problems(yaml);
+    has(
+        &ps,
+        "upstreams.a.hash",
+        Some(4),
+        "only with balance: consistent_hash or maglev, not round_robin",
+    );
+    has(
+        &ps,
+        "upstreams.b.hash.table_size",
+        Some(5),
+        "65536 is not prime (the next prime is 65537)",
+    );
+    has(
+        &ps,
+        "upstreams.c.hash.table_size",
+        Some(6),
+        "must be a prime from 200 (100 x 2 servers)",
+    );
+    has(&ps, "upstreams.d.hash.bounded_load", Some(7), "above 1.0");
+    has(&ps, "upstreams.e.hash.table_size", Some(8), "only for balance: maglev");
+    has(&ps, "upstreams.f.hash", Some(9), "required with balance: maglev");
+    has(&ps, "upstreams.f.servers[0].weight", Some(9), "1..=1000");
+    has(&ps, "upstreams.g.balance", Some(10), "not an algorithm");
+}
+
+#[test]
+fn maglev_table_defaults_to_65537_or_the_next_prime_above_100_per_server() {
+    let servers: Vec<String> = (0..700)
+        .map(|i| format!("{{ address: \"10.0.{}.{}:80\" }}", i / 250, i % 250))
+        .collect();
+    let yaml = format!(
+        "listeners: [{{ address: 127.0.0.1:0 }}]\nupstreams:\n  s: {{ balance: maglev, hash: {{ key: path }}, servers: [{{ address: 127.0.0.1:1 }}] }}\n  big: {{ balance: maglev, hash: {{ key: path, bounded_load: 1.25 }}, servers: [{}] }}\nroutes: [{{ upstream: s }}]\n",
+        servers.join(", ")
+    );
+    let c = parse(&yaml).unwrap();
+    assert!(matches!(c.upstreams[0].balance, Balance::Maglev(_, 65537)));
+    let Balance::Maglev(p, size) = &c.upstreams[1].balance else {
+        panic!()
+    };
+    assert_eq!(*size, 70001, "the smallest prime >= 70000");
+    assert_eq!(p.bounded_load, Some(1.25));
 }

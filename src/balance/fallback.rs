@@ -1,6 +1,6 @@
 //! Key-less picks used as a hash pool's fallback: weighted random and round robin.
 
-use super::{Balancer, View, Member};
+use super::{Balancer, Member, View};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Random, weights respected. The caller supplies the random number, so the
@@ -8,18 +8,38 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 #[derive(Debug)]
 pub struct RandomPick {
     weights: Vec<u32>,
+    /// Running totals of the weights: member i owns [cumulative[i] - w_i, cumulative[i]).
+    cumulative: Vec<u64>,
 }
 
 impl RandomPick {
     pub fn new(members: &[Member]) -> Self {
-        Self {
-            weights: members.iter().map(|m| m.weight).collect(),
-        }
+        let weights: Vec<u32> = members.iter().map(|m| m.weight).collect();
+        let cumulative = weights
+            .iter()
+            .scan(0u64, |sum, &w| {
+                *sum += w as u64;
+                Some(*sum)
+            })
+            .collect();
+        Self { weights, cumulative }
     }
 
     /// Picks with probability proportional to weight among eligible members,
-    /// driven by `random`. None when nothing is eligible.
+    /// driven by `random`. None when nothing is eligible. O(log n) when the
+    /// drawn member is eligible; otherwise the draw is redone over the
+    /// eligible ones only, in O(n).
     pub fn pick_with(&self, random: u64, eligible: &dyn View) -> Option<usize> {
+        let total = *self.cumulative.last()?;
+        let target = random % total;
+        let i = self.cumulative.partition_point(|&c| c <= target);
+        if eligible.is_eligible(i) {
+            return Some(i);
+        }
+        self.pick_eligible(random, eligible)
+    }
+
+    fn pick_eligible(&self, random: u64, eligible: &dyn View) -> Option<usize> {
         let total: u64 = self.eligible_weights(eligible).map(|(_, w)| w).sum();
         if total == 0 {
             return None;

@@ -28,7 +28,11 @@ impl Maglev {
     pub fn new(members: &[Member], size: usize) -> Self {
         let n = members.len();
         if n == 0 || size == 0 {
-            return Self { table: Vec::new(), members: n, bound: None };
+            return Self {
+                table: Vec::new(),
+                members: n,
+                bound: None,
+            };
         }
         let m = size as u64;
         let perms: Vec<(u64, u64)> = members
@@ -68,7 +72,11 @@ impl Maglev {
                 }
             }
         }
-        Self { table, members: n, bound: None }
+        Self {
+            table,
+            members: n,
+            bound: None,
+        }
     }
 
     /// Caps each server's in-flight requests (bounded loads).

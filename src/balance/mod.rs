@@ -5,6 +5,7 @@
 //! the caller and passed in, so every algorithm treats it the same way.
 
 mod bounded;
+pub mod compare;
 mod fallback;
 mod least_conn;
 mod load;
@@ -19,7 +20,7 @@ pub use bounded::Bound;
 pub use fallback::{RandomPick, RoundRobinPick};
 pub use least_conn::LeastConnections;
 pub use load::ServerLoad;
-pub use maglev::Maglev;
+pub use maglev::{Maglev, DEFAULT_TABLE_SIZE};
 pub use p2c::P2cEwma;
 pub use ring::Ring;
 pub use wrr::WeightedRoundRobin;
@@ -39,6 +40,10 @@ pub struct Member {
 /// every algorithm alike; load figures default to "idle" for views without them.
 pub trait View {
     fn is_eligible(&self, index: usize) -> bool;
+    /// True when every server is eligible: lets scans skip per-server checks.
+    fn all_eligible(&self) -> bool {
+        false
+    }
     /// Requests in flight to the server.
     fn in_flight(&self, _index: usize) -> u64 {
         0
@@ -77,7 +82,9 @@ impl Seeded {
 
 impl Random for Seeded {
     fn next_u64(&self) -> u64 {
-        let x = self.0.fetch_add(0x9E37_79B9_7F4A_7C15, std::sync::atomic::Ordering::Relaxed);
+        let x = self
+            .0
+            .fetch_add(0x9E37_79B9_7F4A_7C15, std::sync::atomic::Ordering::Relaxed);
         let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
@@ -92,6 +99,9 @@ pub struct All;
 impl View for All {
     #[inline]
     fn is_eligible(&self, _: usize) -> bool {
+        true
+    }
+    fn all_eligible(&self) -> bool {
         true
     }
 }

@@ -85,13 +85,22 @@ mod tests {
     }
 
     fn members(n: usize) -> Vec<Member> {
-        (0..n).map(|i| Member { id: format!("10.0.0.{i}:80"), weight: 1 }).collect()
+        (0..n)
+            .map(|i| Member {
+                id: format!("10.0.0.{i}:80"),
+                weight: 1,
+            })
+            .collect()
     }
 
     #[test]
     fn slow_server_loses_every_comparison() {
         let p = P2cEwma::with_random(&members(4), Seeded::new(3));
-        let view = Stats { rtt: vec![1e6, 1e6, 100e6, 1e6], in_flight: vec![0; 4], eligible: vec![true; 4] };
+        let view = Stats {
+            rtt: vec![1e6, 1e6, 100e6, 1e6],
+            in_flight: vec![0; 4],
+            eligible: vec![true; 4],
+        };
         let mut counts = [0u32; 4];
         for _ in 0..10_000 {
             counts[p.pick(None, &view).unwrap()] += 1;
@@ -105,7 +114,11 @@ mod tests {
     #[test]
     fn in_flight_multiplies_cost() {
         let p = P2cEwma::with_random(&members(2), Seeded::new(5));
-        let view = Stats { rtt: vec![2e6, 1e6], in_flight: vec![0, 3], eligible: vec![true; 2] };
+        let view = Stats {
+            rtt: vec![2e6, 1e6],
+            in_flight: vec![0, 3],
+            eligible: vec![true; 2],
+        };
         // 2ms x 1 beats 1ms x 4: with two servers both are always drawn
         for _ in 0..100 {
             assert_eq!(p.pick(None, &view), Some(0));
@@ -115,11 +128,19 @@ mod tests {
     #[test]
     fn eligibility_edges() {
         let p = P2cEwma::with_random(&members(3), Seeded::new(9));
-        let one = Stats { rtt: vec![0.0; 3], in_flight: vec![0; 3], eligible: vec![false, true, false] };
+        let one = Stats {
+            rtt: vec![0.0; 3],
+            in_flight: vec![0; 3],
+            eligible: vec![false, true, false],
+        };
         for _ in 0..20 {
             assert_eq!(p.pick(None, &one), Some(1));
         }
-        let none = Stats { rtt: vec![0.0; 3], in_flight: vec![0; 3], eligible: vec![false; 3] };
+        let none = Stats {
+            rtt: vec![0.0; 3],
+            in_flight: vec![0; 3],
+            eligible: vec![false; 3],
+        };
         assert_eq!(p.pick(None, &none), None);
         assert_eq!(P2cEwma::new(&[]).pick(None, &none), None);
     }

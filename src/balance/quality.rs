@@ -6,7 +6,10 @@ pub const KEYS: usize = 100_000;
 
 pub fn members(n: usize) -> Vec<Member> {
     (0..n)
-        .map(|i| Member { id: format!("10.0.{}.{}:8080", i / 250, i % 250), weight: 1 })
+        .map(|i| Member {
+            id: format!("10.0.{}.{}:8080", i / 250, i % 250),
+            weight: 1,
+        })
         .collect()
 }
 
@@ -16,7 +19,9 @@ pub fn keys() -> Vec<u64> {
 
 /// Maps every key to the id of its member.
 pub fn mapping(b: &dyn Balancer, ms: &[Member], keys: &[u64]) -> Vec<String> {
-    keys.iter().map(|&k| ms[b.pick(Some(k), &All).unwrap()].id.clone()).collect()
+    keys.iter()
+        .map(|&k| ms[b.pick(Some(k), &All).unwrap()].id.clone())
+        .collect()
 }
 
 /// Sampled max/mean keys per member.
@@ -52,7 +57,10 @@ pub fn check_movement(
     let before = mapping(&*build(&ms), &ms, keys);
 
     let mut grown = ms.clone();
-    grown.push(Member { id: "10.9.9.9:8080".into(), weight: 1 });
+    grown.push(Member {
+        id: "10.9.9.9:8080".into(),
+        weight: 1,
+    });
     let after = mapping(&*build(&grown), &grown, keys);
     let added = moved(&before, &after);
     assert!(added <= factor / (n + 1) as f64, "add to n={n}: moved {added}");
@@ -78,5 +86,8 @@ pub fn check_order_independence(build: &dyn Fn(&[Member]) -> Box<dyn Balancer>, 
     let mut reordered = ms.clone();
     reordered.reverse();
     reordered.swap(2, 7);
-    assert_eq!(mapping(&*build(&ms), &ms, keys), mapping(&*build(&reordered), &reordered, keys));
+    assert_eq!(
+        mapping(&*build(&ms), &ms, keys),
+        mapping(&*build(&reordered), &reordered, keys)
+    );
 }

@@ -4,7 +4,7 @@
 //! atomic increment and an array read, with no lock. Building it costs
 //! O(servers x cycle length), once per config snapshot.
 
-use super::{Balancer, View, Member};
+use super::{Balancer, Member, View};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Smooth weighted round robin: in every cycle each member is picked exactly

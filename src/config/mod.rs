@@ -60,6 +60,18 @@ fn list(problems: &[Problem]) -> String {
     out
 }
 
+/// The line of `path`, or of its nearest ancestor that is written (a missing
+/// key is reported where its parent stands).
+fn line_of(lines: &std::collections::HashMap<String, usize>, path: &str) -> Option<usize> {
+    let mut p = path;
+    loop {
+        if let Some(&line) = lines.get(p) {
+            return Some(line);
+        }
+        p = &p[..p.rfind(['.', '['])?];
+    }
+}
+
 /// Reads and validates the config file at `path`.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
     let src = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
@@ -90,7 +102,7 @@ pub fn parse(src: &str) -> Result<Config, ConfigError> {
     let lines = locate::line_map(src);
     for p in &mut problems {
         if p.line.is_none() {
-            p.line = lines.get(&p.path).copied();
+            p.line = line_of(&lines, &p.path);
         }
     }
     problems.sort_by_key(|p| p.line.unwrap_or(usize::MAX));

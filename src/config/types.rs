@@ -47,8 +47,37 @@ pub struct ServerConfig {
 /// The balancing algorithm of a pool (SPEC §2.1).
 #[derive(Debug, Clone)]
 pub enum Balance {
+    RoundRobin,
     WeightedRoundRobin,
+    Random,
+    LeastConnections,
+    P2cEwma,
     ConsistentHash(HashPolicy),
+    /// With the lookup table size: a prime, at least 100x the server count.
+    Maglev(HashPolicy, usize),
+}
+
+impl Balance {
+    /// The config spelling, e.g. `consistent_hash`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Balance::RoundRobin => "round_robin",
+            Balance::WeightedRoundRobin => "weighted_round_robin",
+            Balance::Random => "random",
+            Balance::LeastConnections => "least_connections",
+            Balance::P2cEwma => "p2c_ewma",
+            Balance::ConsistentHash(_) => "consistent_hash",
+            Balance::Maglev(..) => "maglev",
+        }
+    }
+
+    /// The hash policy of a hash algorithm.
+    pub fn hash(&self) -> Option<&HashPolicy> {
+        match self {
+            Balance::ConsistentHash(p) | Balance::Maglev(p, _) => Some(p),
+            _ => None,
+        }
+    }
 }
 
 /// Where the hash key comes from and what to do without one.
@@ -57,6 +86,8 @@ pub struct HashPolicy {
     /// Tried in order; the first present wins. Never empty.
     pub keys: Vec<KeySource>,
     pub fallback: Fallback,
+    /// `bounded_load`: above 1.0 when set.
+    pub bounded_load: Option<f64>,
 }
 
 /// One source of a hash key.

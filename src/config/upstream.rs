@@ -8,7 +8,15 @@ use serde_yaml::Value;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-const NOT_YET_BALANCE: &[&str] = &["round_robin", "random", "least_connections", "p2c_ewma", "maglev"];
+const ALGORITHMS: &[&str] = &[
+    "round_robin",
+    "weighted_round_robin",
+    "random",
+    "least_connections",
+    "p2c_ewma",
+    "consistent_hash",
+    "maglev",
+];
 
 /// Validates the `upstreams` mapping; entries with problems are left out of the result.
 pub(super) fn validate_upstreams(cx: &mut Ctx, value: Option<Value>) -> Vec<UpstreamConfig> {
@@ -64,8 +72,8 @@ fn upstream(cx: &mut Ctx, path: &str, name: String, raw: RawUpstream) -> Option<
         Some("h2c") => cx.unsupported(&format!("{path}.protocol"), "h2c to upstreams"),
         Some(other) => cx.err(&format!("{path}.protocol"), format!("`{other}` is not http1 or h2c")),
     }
-    let balance = balance(cx, path, raw.balance.as_deref(), raw.hash);
     let servers = servers(cx, path, raw.servers.unwrap_or_default());
+    let balance = balance(cx, path, raw.balance.as_deref(), raw.hash, servers.len());
     let (connect, response) = raw.timeouts.map_or((None, None), |t| (t.connect, t.response));
     let connect_timeout = cx.duration(connect, &format!("{path}.timeouts.connect"), Duration::from_secs(1));
     let response_timeout = cx.duration(response, &format!("{path}.timeouts.response"), Duration::from_secs(30));
@@ -81,47 +89,99 @@ fn upstream(cx: &mut Ctx, path: &str, name: String, raw: RawUpstream) -> Option<
     })
 }
 
-fn balance(cx: &mut Ctx, path: &str, balance: Option<&str>, hash: Option<RawHash>) -> Option<Balance> {
+fn balance(cx: &mut Ctx, path: &str, balance: Option<&str>, hash: Option<RawHash>, servers: usize) -> Option<Balance> {
     let bpath = format!("{path}.balance");
     let hpath = format!("{path}.hash");
-    match balance.unwrap_or("weighted_round_robin") {
-        "weighted_round_robin" => {
-            if hash.is_some() {
-                cx.err(&hpath, "only allowed with balance: consistent_hash or maglev");
-            }
-            Some(Balance::WeightedRoundRobin)
-        }
-        "consistent_hash" => {
-            let Some(hash) = hash else {
-                cx.err(&hpath, "required with balance: consistent_hash (at least hash.key)");
-                return None;
-            };
-            hash_policy(cx, &hpath, hash).map(Balance::ConsistentHash)
-        }
-        b if NOT_YET_BALANCE.contains(&b) => {
-            cx.unsupported(&bpath, &format!("balance {b}"));
-            None
-        }
+    let name = balance.unwrap_or("weighted_round_robin");
+    let plain = match name {
+        "round_robin" => Some(Balance::RoundRobin),
+        "weighted_round_robin" => Some(Balance::WeightedRoundRobin),
+        "random" => Some(Balance::Random),
+        "least_connections" => Some(Balance::LeastConnections),
+        "p2c_ewma" => Some(Balance::P2cEwma),
+        "consistent_hash" | "maglev" => None,
         other => {
             cx.err(
                 &bpath,
                 format!(
-                    "`{other}` is not an algorithm; expected one of: weighted_round_robin, consistent_hash, {}",
-                    NOT_YET_BALANCE.join(", ")
+                    "`{other}` is not an algorithm; expected one of: {}",
+                    ALGORITHMS.join(", ")
                 ),
+            );
+            return None;
+        }
+    };
+    if plain.is_some() {
+        if hash.is_some() {
+            cx.err(
+                &hpath,
+                format!("only with balance: consistent_hash or maglev, not {name}"),
+            );
+        }
+        return plain;
+    }
+    let Some(mut hash) = hash else {
+        cx.err(&hpath, format!("required with balance: {name} (at least hash.key)"));
+        return None;
+    };
+    let table_size = hash.table_size.take();
+    let policy = hash_policy(cx, &hpath, hash)?;
+    if name == "consistent_hash" {
+        if table_size.is_some() {
+            cx.err(&format!("{hpath}.table_size"), "only for balance: maglev");
+        }
+        return Some(Balance::ConsistentHash(policy));
+    }
+    let size = table_size_of(cx, &format!("{hpath}.table_size"), table_size, servers)?;
+    Some(Balance::Maglev(policy, size))
+}
+
+/// `table_size`: a prime at least 100x the servers; by default 65537, or the
+/// smallest prime at least 100x the servers when that is larger.
+fn table_size_of(cx: &mut Ctx, path: &str, value: Option<Value>, servers: usize) -> Option<usize> {
+    let min = 100 * servers.max(1);
+    let Some(value) = value else {
+        return Some(if crate::balance::DEFAULT_TABLE_SIZE >= min {
+            crate::balance::DEFAULT_TABLE_SIZE
+        } else {
+            (min..).find(|&n| is_prime(n)).expect("primes are unbounded")
+        });
+    };
+    match value.as_u64() {
+        Some(n) if n as usize >= min && n <= 1 << 26 && is_prime(n as usize) => Some(n as usize),
+        Some(n) if n as usize >= min && n <= 1 << 26 => {
+            let next = (n as usize..).find(|&k| is_prime(k)).expect("primes are unbounded");
+            cx.err(path, format!("{n} is not prime (the next prime is {next})"));
+            None
+        }
+        _ => {
+            cx.err(
+                path,
+                format!("must be a prime from {min} (100 x {servers} servers) to 2^26, found {value:?}"),
             );
             None
         }
     }
 }
 
+fn is_prime(n: usize) -> bool {
+    n >= 2 && (2..).take_while(|d| d * d <= n).all(|d| !n.is_multiple_of(d))
+}
+
 fn hash_policy(cx: &mut Ctx, path: &str, raw: RawHash) -> Option<HashPolicy> {
-    if raw.bounded_load.is_some() {
-        cx.unsupported(&format!("{path}.bounded_load"), "bounded loads");
-    }
-    if raw.table_size.is_some() {
-        cx.err(&format!("{path}.table_size"), "only for balance: maglev");
-    }
+    let bounded_load = match raw.bounded_load {
+        None => None,
+        Some(v) => match v.as_f64() {
+            Some(c) if c > 1.0 && c.is_finite() => Some(c),
+            _ => {
+                cx.err(
+                    &format!("{path}.bounded_load"),
+                    format!("must be a number above 1.0 (e.g. 1.25), found {v:?}"),
+                );
+                None
+            }
+        },
+    };
     let fallback = match raw.fallback.as_deref() {
         None | Some("random") => Fallback::Random,
         Some("round_robin") => Fallback::RoundRobin,
@@ -160,7 +220,11 @@ fn hash_policy(cx: &mut Ctx, path: &str, raw: RawHash) -> Option<HashPolicy> {
             Err(e) => cx.err(&kpath, e),
         }
     }
-    Some(HashPolicy { keys, fallback })
+    Some(HashPolicy {
+        keys,
+        fallback,
+        bounded_load,
+    })
 }
 
 /// Parses one hash key source such as `header:x-user-id`.

@@ -11,7 +11,7 @@ pub use error::ProxyError;
 
 use crate::route::{self, RouteInput};
 use crate::state::Snapshot;
-use crate::upstream::KeyInput;
+use crate::upstream::{InFlight, KeyInput};
 use arc_swap::ArcSwap;
 use http::uri::{PathAndQuery, Scheme};
 use http::{Request, Response, Uri, Version};
@@ -118,6 +118,7 @@ async fn forward(snap: &Snapshot, peer: SocketAddr, req: Request<Incoming>) -> R
     parts.version = Version::HTTP_11;
 
     let client = &snap.clients[upstream_index];
+    let guard = InFlight::start(&server.load);
     let sent = tokio::time::timeout(
         upstream.response_timeout,
         client.request(Request::from_parts(parts, body)),
@@ -147,7 +148,8 @@ async fn forward(snap: &Snapshot, peer: SocketAddr, req: Request<Incoming>) -> R
         }
         Ok(Ok(resp)) => resp,
     };
+    guard.response_head();
     let (mut parts, body) = resp.into_parts();
     headers::remove_hop_by_hop(&mut parts.headers);
-    Ok(Response::from_parts(parts, ProxyBody::Upstream(body)))
+    Ok(Response::from_parts(parts, ProxyBody::Upstream(body, Some(guard))))
 }

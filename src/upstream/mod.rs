@@ -1,17 +1,24 @@
-//! A pool at runtime: its servers, its balancer and its hash policy.
+//! A pool at runtime: its servers with their live load, its balancer and its
+//! hash policy.
 //!
 //! `select()` turns a request into a server index, or an error that maps to a
 //! status: 400 when a `reject` hash pool gets no key, 503 when no server is
-//! eligible. Pure: no I/O, no hyper.
+//! eligible. No I/O, no hyper.
 
 mod key;
+mod live;
 
 pub use key::{extract, KeyInput};
+pub use live::{now_ns, InFlight, LiveView};
 
-use crate::balance::{hash_key, All, Balancer, View, Member, RandomPick, Ring, RoundRobinPick, WeightedRoundRobin};
+use crate::balance::{
+    hash_key, Balancer, Bound, LeastConnections, Maglev, Member, P2cEwma, RandomPick, Ring, RoundRobinPick, ServerLoad,
+    View, WeightedRoundRobin,
+};
 use crate::config::{Balance, Fallback, HashPolicy, KeySource, UpstreamConfig};
 use http::uri::Authority;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// One server of a pool.
@@ -22,6 +29,8 @@ pub struct Server {
     pub id: String,
     pub authority: Authority,
     pub weight: u32,
+    /// In-flight count and latency estimate, shared with guards and gauges.
+    pub load: Arc<ServerLoad>,
 }
 
 /// A pool of servers ready to pick from.
@@ -45,7 +54,7 @@ struct HashRuntime {
 /// How a server was chosen, for logs and `explain`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Why<'a> {
-    /// Not a hash pool: the algorithm's turn.
+    /// Not a hash pool: the algorithm's choice.
     Turn,
     /// Hashed on the value of this key source.
     Key(&'a KeySource),
@@ -62,8 +71,37 @@ pub enum SelectError {
     NoEligible { upstream: String },
 }
 
+/// Builds the balancer a config asks for.
+fn balancer(balance: &Balance, members: &[Member], servers: &[Server]) -> Box<dyn Balancer> {
+    let bound = |p: &HashPolicy| p.bounded_load.map(|c| Bound::new(c, members));
+    match balance {
+        Balance::RoundRobin => Box::new(RoundRobinPick::new(members)),
+        Balance::WeightedRoundRobin => Box::new(WeightedRoundRobin::new(members)),
+        Balance::Random => Box::new(RandomPick::new(members)),
+        Balance::LeastConnections => Box::new(LeastConnections::new(
+            members,
+            servers.iter().map(|s| s.load.clone()).collect(),
+        )),
+        Balance::P2cEwma => Box::new(P2cEwma::new(members)),
+        Balance::ConsistentHash(p) => {
+            let ring = Ring::new(members);
+            Box::new(match bound(p) {
+                Some(b) => ring.with_bound(b),
+                None => ring,
+            })
+        }
+        Balance::Maglev(p, size) => {
+            let table = Maglev::new(members, *size);
+            Box::new(match bound(p) {
+                Some(b) => table.with_bound(b),
+                None => table,
+            })
+        }
+    }
+}
+
 impl Upstream {
-    /// Builds the runtime pool from its validated config.
+    /// Builds the runtime pool from its validated config. Every server starts idle.
     pub fn new(cfg: &UpstreamConfig) -> Self {
         let members: Vec<Member> = cfg
             .servers
@@ -73,7 +111,7 @@ impl Upstream {
                 weight: s.weight,
             })
             .collect();
-        let servers = cfg
+        let servers: Vec<Server> = cfg
             .servers
             .iter()
             .zip(&members)
@@ -82,57 +120,59 @@ impl Upstream {
                 authority: m.id.parse().expect("a socket address is an authority"),
                 id: m.id.clone(),
                 weight: s.weight,
+                load: Arc::default(),
             })
             .collect();
-        let (balancer, hash): (Box<dyn Balancer>, _) = match &cfg.balance {
-            Balance::WeightedRoundRobin => (Box::new(WeightedRoundRobin::new(&members)), None),
-            Balance::ConsistentHash(policy) => (
-                Box::new(Ring::new(&members)),
-                Some(HashRuntime {
-                    policy: policy.clone(),
-                    random: RandomPick::new(&members),
-                    round_robin: RoundRobinPick::new(&members),
-                }),
-            ),
-        };
+        let hash = cfg.balance.hash().map(|policy| HashRuntime {
+            policy: policy.clone(),
+            random: RandomPick::new(&members),
+            round_robin: RoundRobinPick::new(&members),
+        });
         Self {
             name: cfg.name.clone(),
-            servers,
             connect_timeout: cfg.connect_timeout,
             response_timeout: cfg.response_timeout,
-            balancer,
+            balancer: balancer(&cfg.balance, &members, &servers),
+            servers,
             hash,
         }
     }
 
-    /// Picks a server for a request. Every server is eligible until health
-    /// checking exists; the eligibility hook is the balancer's `eligible` argument.
-    pub fn select(&self, req: &KeyInput<'_>) -> Result<(usize, Why<'_>), SelectError> {
-        self.select_among(req, &All)
+    /// Keys a load bound sent past their home so far.
+    pub fn overflows(&self) -> u64 {
+        self.balancer.overflows()
     }
 
-    /// Picks among the servers `eligible` allows.
-    pub fn select_among(&self, req: &KeyInput<'_>, eligible: &dyn View) -> Result<(usize, Why<'_>), SelectError> {
+    /// Picks a server for a request from the servers' live state.
+    pub fn select(&self, req: &KeyInput<'_>) -> Result<(usize, Why<'_>), SelectError> {
+        self.select_among(req, &LiveView::new(&self.servers))
+    }
+
+    /// Picks among the servers `view` allows.
+    pub fn select_among(&self, req: &KeyInput<'_>, view: &dyn View) -> Result<(usize, Why<'_>), SelectError> {
         let no_eligible = || SelectError::NoEligible {
             upstream: self.name.clone(),
         };
+        if !(0..self.servers.len()).any(|i| view.is_eligible(i)) {
+            return Err(no_eligible());
+        }
         let Some(hash) = &self.hash else {
-            let i = self.balancer.pick(None, eligible).ok_or_else(no_eligible)?;
+            let i = self.balancer.pick(None, view).ok_or_else(no_eligible)?;
             return Ok((i, Why::Turn));
         };
         for source in &hash.policy.keys {
             if let Some(value) = extract(source, req) {
                 let i = self
                     .balancer
-                    .pick(Some(hash_key(&value)), eligible)
+                    .pick(Some(hash_key(&value)), view)
                     .ok_or_else(no_eligible)?;
                 return Ok((i, Why::Key(source)));
             }
         }
         let fallback = hash.policy.fallback;
         let picked = match fallback {
-            Fallback::Random => hash.random.pick(None, eligible),
-            Fallback::RoundRobin => hash.round_robin.pick(None, eligible),
+            Fallback::Random => hash.random.pick(None, view),
+            Fallback::RoundRobin => hash.round_robin.pick(None, view),
             Fallback::Reject => {
                 let sources: Vec<String> = hash.policy.keys.iter().map(ToString::to_string).collect();
                 return Err(SelectError::MissingKey {

@@ -31,6 +31,9 @@ pub struct Backend {
     pub addr: SocketAddr,
     pub connections: Arc<AtomicUsize>,
     pub requests: Arc<Mutex<Vec<Recorded>>>,
+    /// Requests being handled now, and the most at once.
+    pub active: Arc<AtomicUsize>,
+    pub max_active: Arc<AtomicUsize>,
 }
 
 impl Backend {
@@ -67,23 +70,44 @@ pub fn pattern_chunk(start: u64, len: usize) -> Bytes {
 /// "LEN SHA256HEX" of the body; `/sleep/MS` waits before answering;
 /// anything else answers the backend's name (header `x-backend` too).
 pub async fn spawn_backend(name: &str) -> Backend {
+    spawn_slow_backend(name, Duration::ZERO).await
+}
+
+/// A backend that waits `delay` before every answer.
+pub async fn spawn_slow_backend(name: &str, delay: Duration) -> Backend {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let backend = Backend {
         name: name.to_string(),
         addr: listener.local_addr().unwrap(),
         connections: Arc::default(),
         requests: Arc::default(),
+        active: Arc::default(),
+        max_active: Arc::default(),
     };
     let (name, conns, reqs) = (
         backend.name.clone(),
         backend.connections.clone(),
         backend.requests.clone(),
     );
+    let (active, max_active) = (backend.active.clone(), backend.max_active.clone());
     tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
             conns.fetch_add(1, Ordering::SeqCst);
             let (name, reqs) = (name.clone(), reqs.clone());
-            let service = service_fn(move |req: Request<Incoming>| handle(name.clone(), reqs.clone(), req));
+            let (active, max_active) = (active.clone(), max_active.clone());
+            let service = service_fn(move |req: Request<Incoming>| {
+                let (name, reqs, active, max_active) = (name.clone(), reqs.clone(), active.clone(), max_active.clone());
+                async move {
+                    let now = active.fetch_add(1, Ordering::SeqCst) + 1;
+                    max_active.fetch_max(now, Ordering::SeqCst);
+                    if !delay.is_zero() {
+                        tokio::time::sleep(delay).await;
+                    }
+                    let resp = handle(name, reqs, req).await;
+                    active.fetch_sub(1, Ordering::SeqCst);
+                    resp
+                }
+            });
             tokio::spawn(async move {
                 let _ = auto::Builder::new(TokioExecutor::new())
                     .serve_connection(TokioIo::new(stream), service)

@@ -14,7 +14,10 @@ fn balance_exact_share_at_most_1_02() {
     for n in [4, 10, 100] {
         let m = Maglev::new(&members(n), DEFAULT_TABLE_SIZE);
         let exact = exact_max_over_mean(&m.shares());
-        eprintln!("maglev n={n}: table max/mean {exact:.4}, sampled {:.4}", sampled_max_over_mean(&m, n, &keys));
+        eprintln!(
+            "maglev n={n}: table max/mean {exact:.4}, sampled {:.4}",
+            sampled_max_over_mean(&m, n, &keys)
+        );
         assert!(exact <= 1.02, "n={n}: table max/mean {exact}");
         assert!(m.table().iter().all(|&o| (o as usize) < n), "every entry is filled");
     }
@@ -25,7 +28,10 @@ fn adding_or_removing_one_moves_at_most_1_7_over_n() {
     let keys = keys();
     for n in [4, 10, 100] {
         let (added, removed) = check_movement(&build, n, 1.7, false, &keys);
-        eprintln!("maglev n={n}: add moved {added:.5}, remove moved {removed:.5} (ideal {:.5})", 1.0 / n as f64);
+        eprintln!(
+            "maglev n={n}: add moved {added:.5}, remove moved {removed:.5} (ideal {:.5})",
+            1.0 / n as f64
+        );
     }
 }
 
@@ -36,7 +42,12 @@ fn reordering_servers_moves_no_key() {
 
 #[test]
 fn weights_set_shares() {
-    let ms: Vec<Member> = (1..=4).map(|w| Member { id: format!("10.1.0.{w}:80"), weight: w }).collect();
+    let ms: Vec<Member> = (1..=4)
+        .map(|w| Member {
+            id: format!("10.1.0.{w}:80"),
+            weight: w,
+        })
+        .collect();
     let shares = Maglev::new(&ms, DEFAULT_TABLE_SIZE).shares();
     for (m, s) in ms.iter().zip(&shares) {
         let expected = m.weight as f64 / 10.0;

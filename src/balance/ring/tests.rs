@@ -27,7 +27,10 @@ fn adding_or_removing_one_moves_at_most_1_1_over_n() {
     let keys = keys();
     for n in [4, 10, 100] {
         let (added, removed) = check_movement(&build, n, 1.1, true, &keys);
-        eprintln!("ring n={n}: add moved {added:.5}, remove moved {removed:.5} (ideal {:.5})", 1.0 / n as f64);
+        eprintln!(
+            "ring n={n}: add moved {added:.5}, remove moved {removed:.5} (ideal {:.5})",
+            1.0 / n as f64
+        );
     }
 }
 
@@ -38,7 +41,12 @@ fn reordering_servers_moves_no_key() {
 
 #[test]
 fn weights_set_shares() {
-    let ms: Vec<Member> = (1..=4).map(|w| Member { id: format!("10.1.0.{w}:80"), weight: w }).collect();
+    let ms: Vec<Member> = (1..=4)
+        .map(|w| Member {
+            id: format!("10.1.0.{w}:80"),
+            weight: w,
+        })
+        .collect();
     let shares = Ring::new(&ms).shares();
     for (m, s) in ms.iter().zip(&shares) {
         let expected = m.weight as f64 / 10.0;
@@ -82,7 +90,10 @@ fn edges_empty_none_eligible_no_key() {
 #[test]
 fn huge_pools_are_capped() {
     let ms: Vec<Member> = (0..2000)
-        .map(|i| Member { id: format!("10.2.{}.{}:80", i / 250, i % 250), weight: 1000 })
+        .map(|i| Member {
+            id: format!("10.2.{}.{}:80", i / 250, i % 250),
+            weight: 1000,
+        })
         .collect();
     let ring = Ring::new(&ms);
     assert!(ring.len() as u64 <= super::MAX_POINTS);
