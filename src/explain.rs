@@ -1,10 +1,12 @@
-//! `fulcrum explain`: which route, upstream and server a described request reaches, and why.
+//! `fulcrum explain` and the admin `/lookup`: which route, upstream and server
+//! a described request reaches, and why.
 
 use crate::config::Config;
 use crate::route::{request_host, RouteInput, Router};
 use crate::upstream::{extract, KeyInput, SelectError, Upstream, Why};
 use http::{HeaderMap, Method, Uri};
-use std::fmt::Write;
+use serde::Serialize;
+use std::fmt;
 use std::net::IpAddr;
 
 /// A request described on the command line (or the admin `/lookup`).
@@ -16,27 +18,78 @@ pub struct Described {
     pub client_ip: IpAddr,
 }
 
-/// The explanation as lines of text.
-pub fn explain(config: &Config, req: &Described) -> String {
+/// Where a request goes and why.
+#[derive(Debug, Serialize, PartialEq)]
+pub struct Explanation {
+    /// 200 when a server is chosen; else the status fulcrum would answer.
+    pub status: u16,
+    pub route: Option<String>,
+    pub upstream: Option<String>,
+    pub algorithm: Option<&'static str>,
+    pub server: Option<String>,
+    pub weight: Option<u32>,
+    pub why: String,
+}
+
+impl fmt::Display for Explanation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(route) = &self.route {
+            writeln!(f, "route: {route}")?;
+        }
+        if let (Some(u), Some(a)) = (&self.upstream, self.algorithm) {
+            writeln!(f, "upstream: {u} ({a})")?;
+        }
+        if let (Some(s), Some(w)) = (&self.server, self.weight) {
+            writeln!(f, "server: {s} (weight {w})")?;
+        }
+        if self.status == 200 {
+            writeln!(f, "why: {}", self.why)
+        } else {
+            writeln!(f, "{}: {}", self.status, self.why)
+        }
+    }
+}
+
+/// Explains against a config, every server eligible and idle.
+pub fn explain(config: &Config, req: &Described) -> Explanation {
     let router = Router::new(config.routes.clone());
+    let upstreams: Vec<Upstream> = config.upstreams.iter().map(|u| Upstream::new(u, None)).collect();
+    let algorithms: Vec<&'static str> = config.upstreams.iter().map(|u| u.balance.name()).collect();
+    explain_in(&router, &upstreams, &algorithms, req)
+}
+
+/// Explains against live routes and pools (their current load and eligibility).
+pub fn explain_in(
+    router: &Router,
+    upstreams: &[Upstream],
+    algorithms: &[&'static str],
+    req: &Described,
+) -> Explanation {
     let host = request_host(&req.headers, &req.uri);
     let path = req.uri.path();
-    let mut out = String::new();
     let input = RouteInput {
         method: &req.method,
         host,
         path,
         headers: &req.headers,
     };
+    let mut out = Explanation {
+        status: 404,
+        route: None,
+        upstream: None,
+        algorithm: None,
+        server: None,
+        weight: None,
+        why: format!("no route matches {} {}{path}", req.method, host.unwrap_or("")),
+    };
     let Some(route) = router.find(&input) else {
-        let _ = writeln!(out, "no route matches {} {}{path}: 404", req.method, host.unwrap_or(""));
         return out;
     };
-    let cfg = &config.upstreams[route.upstream];
-    let upstream = Upstream::new(cfg);
-    let algo = cfg.balance.name();
-    let _ = writeln!(out, "route: {}", route.label);
-    let _ = writeln!(out, "upstream: {} ({algo}, {} servers)", cfg.name, cfg.servers.len());
+    let upstream = &upstreams[route.upstream];
+    let algo = algorithms[route.upstream];
+    out.route = Some(route.label.clone());
+    out.upstream = Some(upstream.name.clone());
+    out.algorithm = Some(algo);
     let key_input = KeyInput {
         headers: &req.headers,
         path,
@@ -47,9 +100,11 @@ pub fn explain(config: &Config, req: &Described) -> String {
     match upstream.select(&key_input) {
         Ok((i, why)) => {
             let server = &upstream.servers[i];
-            let _ = writeln!(out, "server: {} (weight {})", server.id, server.weight);
-            let reason = match why {
-                Why::Turn => format!("{algo} does not hash; this is one possible pick (idle pool, fresh start)"),
+            out.status = 200;
+            out.server = Some(server.id.clone());
+            out.weight = Some(server.weight);
+            out.why = match why {
+                Why::Turn => format!("{algo} does not hash; this is one possible pick"),
                 Why::Key(source) => {
                     let value = extract(source, &key_input).map(|v| String::from_utf8_lossy(&v).into_owned());
                     format!("hash of {source} = {:?}", value.unwrap_or_default())
@@ -58,13 +113,14 @@ pub fn explain(config: &Config, req: &Described) -> String {
                     format!("no hash key in the request; fallback {f} (this server is one possible pick)")
                 }
             };
-            let _ = writeln!(out, "why: {reason}");
         }
         Err(e @ SelectError::MissingKey { .. }) => {
-            let _ = writeln!(out, "400: {e}");
+            out.status = 400;
+            out.why = e.to_string();
         }
         Err(e) => {
-            let _ = writeln!(out, "503: {e}");
+            out.status = 503;
+            out.why = e.to_string();
         }
     }
     out

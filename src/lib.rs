@@ -1,12 +1,14 @@
 //! fulcrum: an HTTP layer-7 load balancer.
 #![forbid(unsafe_code)]
 
+pub mod admin;
 pub mod balance;
 pub mod check;
 pub mod config;
 pub mod demo;
 pub mod diff;
 pub mod explain;
+pub mod metrics;
 pub mod proxy;
 pub mod route;
 pub mod server;

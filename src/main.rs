@@ -66,8 +66,8 @@ fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Run { config } => load(&config).and_then(|c| serve(c, false)),
-        Command::Demo { config } => load(&config).and_then(|c| serve(c, true)),
+        Command::Run { config } => load(&config).and_then(|c| serve(c, config, false)),
+        Command::Demo { config } => load(&config).and_then(|c| serve(c, config, true)),
         Command::Check { config, diff } => check(&config, diff.as_deref()),
         Command::Explain {
             config,
@@ -133,7 +133,7 @@ fn describe(
     })
 }
 
-fn serve(config: Config, demo: bool) -> Result<()> {
+fn serve(config: Config, path: PathBuf, demo: bool) -> Result<()> {
     let mut runtime = tokio::runtime::Builder::new_multi_thread();
     if config.workers > 0 {
         runtime.worker_threads(config.workers);
@@ -148,15 +148,26 @@ fn serve(config: Config, demo: bool) -> Result<()> {
                 eprintln!("demo backend {name} on {addr}");
             }
         }
-        let server = Server::bind(&config).await?;
+        let server = Server::bind(&config, Some(path)).await?;
         if demo {
             if let Some(addr) = server.local_addrs().first() {
                 eprintln!("{}", fulcrum::demo::curl_examples(*addr));
             }
         }
+        tokio::spawn(reload_on_sighup(server.handle()));
         server.serve(shutdown_signal()).await;
         Ok(())
     })
+}
+
+/// Reloads the config on every SIGHUP (errors are logged and counted by the reload).
+async fn reload_on_sighup(handle: fulcrum::server::Handle) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut hup = signal(SignalKind::hangup()).expect("SIGHUP handler");
+    while hup.recv().await.is_some() {
+        tracing::info!("SIGHUP: reloading");
+        let _ = handle.reload().await;
+    }
 }
 
 /// Completes on the first SIGTERM or SIGINT; a second one exits at once.

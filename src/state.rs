@@ -7,20 +7,41 @@ use crate::upstream::Upstream;
 
 /// Routes, pools and their clients, built together from one config.
 pub struct Snapshot {
+    /// 1 for the config fulcrum started with, +1 per successful reload.
+    pub version: u64,
+    pub config: Config,
     pub router: Router,
     /// Indexed like `Config::upstreams`; routes refer to them by index.
     pub upstreams: Vec<Upstream>,
     /// One pooled client per upstream, same index.
     pub clients: Vec<UpstreamClient>,
+    /// `balance` of each upstream, same index.
+    pub algorithms: Vec<&'static str>,
 }
 
 impl Snapshot {
-    /// Builds the runtime snapshot; needs a tokio runtime for the clients' timers.
-    pub fn build(config: &Config) -> Self {
-        let upstreams: Vec<Upstream> = config.upstreams.iter().map(Upstream::new).collect();
-        let clients = upstreams.iter().map(client::build).collect();
+    /// Builds the next snapshot. With `previous`, upstreams that stay (by name)
+    /// keep their servers' live state (by address) and, when their connect
+    /// timeout is unchanged, their pooled client and its idle connections.
+    /// Needs a tokio runtime for the clients' timers.
+    pub fn build(config: &Config, version: u64, previous: Option<&Snapshot>) -> Self {
+        let mut upstreams = Vec::new();
+        let mut clients = Vec::new();
+        for cfg in &config.upstreams {
+            let old = previous.and_then(|p| p.upstreams.iter().position(|u| u.name == cfg.name).map(|i| (p, i)));
+            let upstream = Upstream::new(cfg, old.map(|(p, i)| &p.upstreams[i]));
+            let client = match old {
+                Some((p, i)) if p.upstreams[i].connect_timeout == cfg.connect_timeout => p.clients[i].clone(),
+                _ => client::build(&upstream),
+            };
+            upstreams.push(upstream);
+            clients.push(client);
+        }
         Self {
+            version,
+            config: config.clone(),
             router: Router::new(config.routes.clone()),
+            algorithms: config.upstreams.iter().map(|u| u.balance.name()).collect(),
             upstreams,
             clients,
         }

@@ -108,7 +108,7 @@ async fn bounded_load_caps_a_hot_key_while_other_keys_stay_home() {
         &pool("consistent_hash", "    hash: { key: header:x-user }\n", servers),
         &refs,
     );
-    let plain = fulcrum::upstream::Upstream::new(&fulcrum::config::parse(&plain).unwrap().upstreams[0]);
+    let plain = fulcrum::upstream::Upstream::new(&fulcrum::config::parse(&plain).unwrap().upstreams[0], None);
     let home = |key: &str| {
         let mut headers = http::HeaderMap::new();
         headers.insert("x-user", key.parse().unwrap());

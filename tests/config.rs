@@ -98,7 +98,6 @@ foo: 1
 fn keys_of_unbuilt_features_are_rejected_not_ignored() {
     let yaml = r#"
 listeners: [{ address: "127.0.0.1:0", tls: { certificates: [] } }]
-admin: { address: 127.0.0.1:9901 }
 limits: { max_headers: 10 }
 access_log: { path: stderr }
 trusted_proxies: [10.0.0.0/8]
@@ -118,7 +117,6 @@ routes: [{ upstream: a }]
     let ps = problems(yaml);
     for path in [
         "listeners[0].tls",
-        "admin",
         "limits",
         "access_log",
         "trusted_proxies",

@@ -13,6 +13,8 @@ pub const DECAY_NS: f64 = 10e9;
 #[derive(Debug, Default)]
 pub struct ServerLoad {
     in_flight: AtomicU64,
+    /// Requests started, ever (kept across reloads).
+    requests: AtomicU64,
     /// Peak-EWMA round-trip estimate in ns, as f64 bits; 0 until observed.
     ewma_bits: AtomicU64,
     /// When the estimate was last updated, ns.
@@ -24,9 +26,15 @@ impl ServerLoad {
         self.in_flight.load(Ordering::Relaxed)
     }
 
+    /// Requests started so far.
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
     /// One more request in flight; pair with [`ServerLoad::finish`].
     pub fn start(&self) {
         self.in_flight.fetch_add(1, Ordering::Relaxed);
+        self.requests.fetch_add(1, Ordering::Relaxed);
     }
 
     /// One request fewer in flight (saturating at zero).

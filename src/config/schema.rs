@@ -17,6 +17,13 @@ pub struct RawListener {
     pub tls: Option<Value>,
 }
 
+/// `admin`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAdmin {
+    pub address: String,
+}
+
 /// One entry of `upstreams`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -12,6 +12,8 @@ use std::time::Duration;
 #[derive(Debug, Clone)]
 pub struct Config {
     pub listeners: Vec<ListenerConfig>,
+    /// The admin listener's address; none when absent.
+    pub admin: Option<SocketAddr>,
     /// Runtime worker threads; 0 means one per core.
     pub workers: usize,
     pub shutdown_timeout: Duration,

@@ -3,7 +3,7 @@
 //! Each listener, upstream, server and route is deserialized on its own, so one
 //! bad entry does not hide the problems of the others.
 
-use super::schema::{RawListener, RawMatch, RawRoute};
+use super::schema::{RawAdmin, RawListener, RawMatch, RawRoute};
 use super::types::*;
 use super::{parse_duration, upstream, Problem};
 use http::{HeaderName, HeaderValue, Method};
@@ -106,6 +106,7 @@ pub(super) fn validate(root: Value) -> (Option<Config>, Vec<Problem>) {
     };
     let (mut listeners, mut upstreams_v, mut routes_v) = (None, None, None);
     let mut workers = 0usize;
+    let mut admin = None;
     let mut shutdown_timeout = Duration::from_secs(30);
     for (k, v) in map {
         let Some(key) = k.as_str().map(str::to_string) else {
@@ -126,7 +127,7 @@ pub(super) fn validate(root: Value) -> (Option<Config>, Vec<Problem>) {
                 Value::Null => {}
                 _ => cx.unsupported("trusted_proxies", "only [] for now: X-Forwarded-For is always replaced"),
             },
-            "admin" => cx.unsupported("admin", "admin listener"),
+            "admin" => admin = validate_admin(&mut cx, v),
             "limits" => cx.unsupported("limits", "downstream limits"),
             "access_log" => cx.unsupported("access_log", "access log"),
             other => cx.err(other, format!("unknown key; expected one of: {}", TOP_KEYS.join(", "))),
@@ -144,12 +145,27 @@ pub(super) fn validate(root: Value) -> (Option<Config>, Vec<Problem>) {
     }
     let config = Config {
         listeners,
+        admin,
         workers,
         shutdown_timeout,
         upstreams,
         routes,
     };
     (Some(config), cx.problems)
+}
+
+fn validate_admin(cx: &mut Ctx, value: Value) -> Option<SocketAddr> {
+    let raw = cx.de::<RawAdmin>(value, "admin")?;
+    match raw.address.parse() {
+        Ok(a) => Some(a),
+        Err(_) => {
+            cx.err(
+                "admin.address",
+                format!("`{}` is not ip:port (e.g. 127.0.0.1:9901)", raw.address),
+            );
+            None
+        }
+    }
 }
 
 fn validate_listeners(cx: &mut Ctx, value: Option<Value>) -> Vec<ListenerConfig> {

@@ -101,8 +101,9 @@ fn balancer(balance: &Balance, members: &[Member], servers: &[Server]) -> Box<dy
 }
 
 impl Upstream {
-    /// Builds the runtime pool from its validated config. Every server starts idle.
-    pub fn new(cfg: &UpstreamConfig) -> Self {
+    /// Builds the runtime pool from its validated config. A server that was in
+    /// `previous` (same address) keeps its live load and counters; a new one starts idle.
+    pub fn new(cfg: &UpstreamConfig, previous: Option<&Upstream>) -> Self {
         let members: Vec<Member> = cfg
             .servers
             .iter()
@@ -120,7 +121,9 @@ impl Upstream {
                 authority: m.id.parse().expect("a socket address is an authority"),
                 id: m.id.clone(),
                 weight: s.weight,
-                load: Arc::default(),
+                load: previous
+                    .and_then(|p| p.servers.iter().find(|old| old.address == s.address))
+                    .map_or_else(Arc::default, |old| old.load.clone()),
             })
             .collect();
         let hash = cfg.balance.hash().map(|policy| HashRuntime {

@@ -23,13 +23,57 @@ pub struct Lb {
 /// `{b0}`, `{b1}`, ... the addresses of `backends`.
 pub async fn spawn_lb(yaml: &str, backends: &[&Backend]) -> Lb {
     let config = fulcrum::config::parse(&fill(yaml, backends)).expect("test config is valid");
-    let server = Server::bind(&config).await.expect("bind");
+    let server = Server::bind(&config, None).await.expect("bind");
     let addr = server.local_addrs()[0];
     let (tx, rx) = oneshot::channel::<()>();
     tokio::spawn(server.serve(async move {
         let _ = rx.await;
     }));
     Lb { addr, _stop: tx }
+}
+
+/// A fulcrum serving in this process from a config file, with its handle.
+pub struct LbFile {
+    pub addr: SocketAddr,
+    pub admin: Option<SocketAddr>,
+    pub handle: fulcrum::server::Handle,
+    pub path: std::path::PathBuf,
+    pub dir: process::TempDir,
+    stop: Option<oneshot::Sender<()>>,
+    done: Option<tokio::task::JoinHandle<bool>>,
+}
+
+impl LbFile {
+    /// Shuts down and waits for the drain; returns whether it finished in time.
+    pub async fn shutdown(mut self) -> bool {
+        let _ = self.stop.take().unwrap().send(());
+        self.done.take().unwrap().await.unwrap()
+    }
+}
+
+/// Writes `yaml` (placeholders filled) to a temp file and serves it.
+pub async fn spawn_lb_file(yaml: &str, backends: &[&Backend]) -> LbFile {
+    let dir = process::TempDir::new();
+    let path = dir.0.join("fulcrum.yaml");
+    std::fs::write(&path, fill(yaml, backends)).unwrap();
+    let config = fulcrum::config::load(&path).expect("test config is valid");
+    let server = Server::bind(&config, Some(path.clone())).await.expect("bind");
+    let addr = server.local_addrs()[0];
+    let admin = server.admin_addr();
+    let handle = server.handle();
+    let (tx, rx) = oneshot::channel::<()>();
+    let done = tokio::spawn(server.serve(async move {
+        let _ = rx.await;
+    }));
+    LbFile {
+        addr,
+        admin,
+        handle,
+        path,
+        dir,
+        stop: Some(tx),
+        done: Some(done),
+    }
 }
 
 /// Replaces `{LISTEN}` and `{bN}` placeholders.

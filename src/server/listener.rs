@@ -1,0 +1,70 @@
+//! One listener's accept loop: HTTP/1.1 and h2c on the same port, every
+//! connection watched for graceful shutdown.
+
+use super::Shared;
+use crate::proxy::ProxyService;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::service::TowerToHyperService;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+
+/// Back-off after an accept error such as running out of file descriptors.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
+/// A listener being served: stop it by sending `true`.
+pub struct Running {
+    pub bound: SocketAddr,
+    pub stop: watch::Sender<bool>,
+    pub task: tokio::task::JoinHandle<()>,
+}
+
+/// Starts accepting on `listener` until told to stop.
+pub fn start(listener: TcpListener, shared: Arc<Shared>) -> Running {
+    let bound = listener.local_addr().expect("a bound listener has an address");
+    let (stop, stopped) = watch::channel(false);
+    tracing::info!("listening on {bound}");
+    let task = tokio::spawn(accept_loop(listener, shared, stopped));
+    Running { bound, stop, task }
+}
+
+async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder.http1().timer(TokioTimer::new()).keep_alive(true);
+    builder.http2().timer(TokioTimer::new());
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            _ = stop.wait_for(|s| *s) => break,
+        };
+        match accepted {
+            Ok((stream, peer)) => serve_connection(stream, peer, &builder, &shared),
+            Err(e) => {
+                tracing::warn!("accept failed: {e}; backing off {ACCEPT_BACKOFF:?}");
+                tokio::time::sleep(ACCEPT_BACKOFF).await;
+            }
+        }
+    }
+    if let Ok(addr) = listener.local_addr() {
+        tracing::info!("stopped accepting on {addr}");
+    }
+}
+
+fn serve_connection(stream: TcpStream, peer: SocketAddr, builder: &auto::Builder<TokioExecutor>, shared: &Arc<Shared>) {
+    let _ = stream.set_nodelay(true);
+    let service = TowerToHyperService::new(ProxyService::new(shared.state.clone(), peer));
+    let conn = builder.serve_connection(TokioIo::new(stream), service).into_owned();
+    let graceful = shared.graceful.lock().expect("graceful lock");
+    let Some(graceful) = graceful.as_ref() else {
+        return; // shutting down: the connection is dropped unserved
+    };
+    let conn = graceful.watch(conn);
+    tokio::spawn(async move {
+        if let Err(e) = conn.await {
+            tracing::debug!("connection from {peer}: {e}");
+        }
+    });
+}

@@ -1,0 +1,180 @@
+//! Listeners, reload and graceful shutdown.
+//!
+//! [`Server::bind`] binds every listener and builds the first snapshot;
+//! [`Server::serve`] runs until shutdown. A [`Handle`] reloads while serving:
+//! the new config is validated by the same code as `fulcrum check`, the next
+//! snapshot is built off the request path and stored with one swap; listeners
+//! that stay are never touched, added ones are bound first (a bind failure
+//! changes nothing), removed ones stop accepting and their connections drain.
+//! On shutdown the listeners stop, every connection is told to finish (HTTP/1
+//! answers with `Connection: close`, HTTP/2 sends GOAWAY, idle ones close)
+//! and in-flight requests get up to `shutdown_timeout`.
+
+mod listener;
+mod reload;
+
+pub use reload::ReloadError;
+
+use crate::config::Config;
+use crate::metrics::Metrics;
+use crate::state::Snapshot;
+use arc_swap::ArcSwap;
+use hyper_util::server::graceful::GracefulShutdown;
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
+use tokio::net::TcpListener;
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error("cannot listen on {address}: {source}")]
+    Bind {
+        address: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+/// Everything the listeners, reload and admin share.
+pub struct Shared {
+    pub state: Arc<ArcSwap<Snapshot>>,
+    pub metrics: Metrics,
+    config_path: Option<PathBuf>,
+    /// Running listeners by configured address; the lock also serialises reloads.
+    listeners: tokio::sync::Mutex<HashMap<SocketAddr, listener::Running>>,
+    /// Taken at shutdown.
+    graceful: Mutex<Option<GracefulShutdown>>,
+    shutting_down: AtomicBool,
+    /// SHA-256 of the config text last loaded from the file.
+    loaded_digest: Mutex<Option<[u8; 32]>>,
+}
+
+/// Bound listeners and the first snapshot, ready to serve.
+pub struct Server {
+    shared: Arc<Shared>,
+    pending: Vec<(SocketAddr, TcpListener)>,
+    admin: Option<TcpListener>,
+}
+
+/// Controls a running server: reload, addresses, version.
+#[derive(Clone)]
+pub struct Handle {
+    shared: Arc<Shared>,
+}
+
+async fn bind(address: SocketAddr) -> Result<TcpListener, ServerError> {
+    TcpListener::bind(address)
+        .await
+        .map_err(|source| ServerError::Bind { address, source })
+}
+
+impl Server {
+    /// Binds every listener of `config` (port 0 picks a free port) and builds
+    /// the first snapshot. `config_path` is the file reloads read.
+    pub async fn bind(config: &Config, config_path: Option<PathBuf>) -> Result<Self, ServerError> {
+        let mut pending = Vec::new();
+        for l in &config.listeners {
+            pending.push((l.address, bind(l.address).await?));
+        }
+        let admin = match config.admin {
+            Some(address) => Some(bind(address).await?),
+            None => None,
+        };
+        let digest = config_path
+            .as_ref()
+            .and_then(|p| std::fs::read(p).ok())
+            .map(|b| reload::digest(&b));
+        let metrics = Metrics::new();
+        metrics.stamp_success();
+        let shared = Arc::new(Shared {
+            state: Arc::new(ArcSwap::from_pointee(Snapshot::build(config, 1, None))),
+            metrics,
+            config_path,
+            listeners: tokio::sync::Mutex::new(HashMap::new()),
+            graceful: Mutex::new(Some(GracefulShutdown::new())),
+            shutting_down: AtomicBool::new(false),
+            loaded_digest: Mutex::new(digest),
+        });
+        Ok(Self { shared, pending, admin })
+    }
+
+    /// The addresses actually bound, in config order.
+    pub fn local_addrs(&self) -> Vec<SocketAddr> {
+        self.pending.iter().filter_map(|(_, l)| l.local_addr().ok()).collect()
+    }
+
+    /// The admin listener's bound address, when configured.
+    pub fn admin_addr(&self) -> Option<SocketAddr> {
+        self.admin.as_ref().and_then(|l| l.local_addr().ok())
+    }
+
+    pub fn handle(&self) -> Handle {
+        Handle {
+            shared: self.shared.clone(),
+        }
+    }
+
+    /// Serves until `shutdown` completes, then drains. Returns true when every
+    /// connection finished within `shutdown_timeout`.
+    pub async fn serve(self, shutdown: impl Future<Output = ()>) -> bool {
+        {
+            let mut running = self.shared.listeners.lock().await;
+            for (configured, l) in self.pending {
+                running.insert(configured, listener::start(l, self.shared.clone()));
+            }
+        }
+        let handle = Handle {
+            shared: self.shared.clone(),
+        };
+        let admin = self.admin.map(|l| tokio::spawn(crate::admin::serve(l, handle.clone())));
+        let watcher = self
+            .shared
+            .config_path
+            .clone()
+            .map(|p| tokio::spawn(reload::watch_file(handle, p)));
+        shutdown.await;
+        if let Some(w) = watcher {
+            w.abort();
+        }
+        let drained = reload::drain(&self.shared).await;
+        if let Some(a) = admin {
+            a.abort();
+        }
+        drained
+    }
+}
+
+impl Handle {
+    /// Bound listener addresses, in the current config's order.
+    pub async fn local_addrs(&self) -> Vec<SocketAddr> {
+        let running = self.shared.listeners.lock().await;
+        let config = &self.shared.state.load().config;
+        config
+            .listeners
+            .iter()
+            .filter_map(|l| running.get(&l.address).map(|r| r.bound))
+            .collect()
+    }
+
+    /// The version of the config serving now.
+    pub fn version(&self) -> u64 {
+        self.shared.state.load().version
+    }
+
+    pub fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    /// Re-reads the config file and applies it; counted in the metrics.
+    pub async fn reload(&self) -> Result<u64, ReloadError> {
+        reload::reload_file(&self.shared).await
+    }
+
+    /// Applies an already validated config (not counted as a file reload).
+    pub async fn apply(&self, config: Config) -> Result<u64, ReloadError> {
+        reload::apply(&self.shared, config).await
+    }
+}

@@ -1,0 +1,147 @@
+//! Reload (file, SIGHUP, admin) and the final drain.
+
+use super::{bind, listener, Handle, ServerError, Shared};
+use crate::config::{self, Config, ConfigError};
+use crate::state::Snapshot;
+use sha2::{Digest, Sha256};
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How often the config file is checked for changes.
+pub const WATCH_INTERVAL: Duration = Duration::from_millis(250);
+
+/// Why a reload changed nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum ReloadError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Bind(#[from] ServerError),
+    #[error("no config file to reload (started without one)")]
+    NoFile,
+    #[error("shutting down: reload ignored")]
+    ShuttingDown,
+}
+
+pub fn digest(bytes: &[u8]) -> [u8; 32] {
+    Sha256::digest(bytes).into()
+}
+
+/// Reads, validates and applies the config file; logs and counts the outcome.
+pub async fn reload_file(shared: &Arc<Shared>) -> Result<u64, ReloadError> {
+    let result = read_and_apply(shared).await;
+    match &result {
+        Ok(version) => tracing::info!("config reloaded: version {version}"),
+        Err(ReloadError::ShuttingDown) => tracing::info!("reload ignored: shutting down"),
+        Err(e) => tracing::error!("reload failed, the old config keeps serving: {e}"),
+    }
+    if !matches!(result, Err(ReloadError::ShuttingDown)) {
+        shared.metrics.reloaded(result.is_ok());
+    }
+    result
+}
+
+async fn read_and_apply(shared: &Arc<Shared>) -> Result<u64, ReloadError> {
+    let path = shared.config_path.as_ref().ok_or(ReloadError::NoFile)?;
+    let bytes = tokio::fs::read(path).await.map_err(|source| ConfigError::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
+    *shared.loaded_digest.lock().expect("digest lock") = Some(digest(&bytes));
+    let text = String::from_utf8(bytes).map_err(|_| {
+        ConfigError::Invalid(vec![config::Problem {
+            path: String::new(),
+            line: None,
+            message: "not UTF-8".into(),
+        }])
+    })?;
+    let config = config::parse(&text)?;
+    apply(shared, config).await
+}
+
+/// Applies a valid config: binds added listeners first (a failure changes
+/// nothing), swaps in the next snapshot, then starts the added listeners and
+/// stops the removed ones. Serialised with every other reload.
+pub async fn apply(shared: &Arc<Shared>, config: Config) -> Result<u64, ReloadError> {
+    let mut running = shared.listeners.lock().await;
+    if shared.shutting_down.load(Ordering::SeqCst) {
+        return Err(ReloadError::ShuttingDown);
+    }
+    let mut added = Vec::new();
+    for l in &config.listeners {
+        if !running.contains_key(&l.address) {
+            added.push((l.address, bind(l.address).await?));
+        }
+    }
+    let old = shared.state.load_full();
+    if config.admin != old.config.admin {
+        tracing::warn!("admin.address changes take effect on restart; the admin listener stays where it is");
+    }
+    let version = old.version + 1;
+    let next = Snapshot::build(&config, version, Some(&old));
+    shared.state.store(Arc::new(next));
+    for (address, l) in added {
+        running.insert(address, listener::start(l, shared.clone()));
+    }
+    let removed: Vec<_> = running
+        .keys()
+        .filter(|a| !config.listeners.iter().any(|l| l.address == **a))
+        .copied()
+        .collect();
+    for address in removed {
+        if let Some(r) = running.remove(&address) {
+            let _ = r.stop.send(true);
+        }
+    }
+    Ok(version)
+}
+
+/// Polls the config file and reloads when its content changes and then holds
+/// still for one interval (so bursts of writes make one reload). Reading the
+/// path each time follows in-place edits, renames over the file and symlink
+/// swaps (Kubernetes ConfigMaps) alike; a briefly missing file is waited out.
+pub async fn watch_file(handle: Handle, path: PathBuf) {
+    let mut previous: Option<[u8; 32]> = None;
+    loop {
+        tokio::time::sleep(WATCH_INTERVAL).await;
+        let Ok(bytes) = tokio::fs::read(&path).await else {
+            previous = None;
+            continue;
+        };
+        let now = digest(&bytes);
+        let loaded = *handle.shared.loaded_digest.lock().expect("digest lock");
+        if Some(now) != loaded && previous == Some(now) {
+            tracing::info!("{} changed: reloading", path.display());
+            let _ = handle.reload().await;
+        }
+        previous = Some(now);
+    }
+}
+
+/// Stops every listener and drains connections up to `shutdown_timeout`.
+pub async fn drain(shared: &Arc<Shared>) -> bool {
+    let timeout = shared.state.load().config.shutdown_timeout;
+    tracing::info!("shutting down: draining connections for up to {timeout:?}");
+    let mut running = shared.listeners.lock().await;
+    shared.shutting_down.store(true, Ordering::SeqCst);
+    for (_, r) in running.drain() {
+        let _ = r.stop.send(true);
+        let _ = r.task.await;
+    }
+    drop(running);
+    let Some(graceful) = shared.graceful.lock().expect("graceful lock").take() else {
+        return true;
+    };
+    match tokio::time::timeout(timeout, graceful.shutdown()).await {
+        Ok(()) => {
+            tracing::info!("all connections drained");
+            true
+        }
+        Err(_) => {
+            tracing::warn!("shutdown_timeout reached with connections still open");
+            false
+        }
+    }
+}
