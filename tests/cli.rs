@@ -1,9 +1,8 @@
 //! The command line as users run it: check, explain, run with SIGTERM, demo backends.
 
 mod common;
-use common::process::{bin, spawn_proc, TempDir};
+use common::process::{bin, TempDir};
 use common::*;
-use std::time::Duration;
 
 const SHIPPED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/config.yaml");
 
@@ -114,34 +113,6 @@ fn explain_names_route_upstream_server_and_key() {
     assert!(by_cookie.contains("why: hash of cookie:session"), "{by_cookie}");
     let (_, none, _) = run(&["explain", "-c", SHIPPED, "--method", "DELETE", "/x"]);
     assert!(none.contains("no route matches DELETE"), "{none}");
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigterm_finishes_the_in_flight_request_then_exits_0() {
-    let b = spawn_backend("b").await;
-    let yaml = "listeners: [{ address: 127.0.0.1:0 }]\nupstreams: { p: { servers: [{ address: \"{b0}\" }] } }\nroutes: [{ upstream: p }]\n";
-    let mut lb = spawn_proc(&fill(yaml, &[&b]));
-    let c = client();
-    let addr = lb.addr;
-    let slow = tokio::spawn(async move { send(&c, addr, "GET", "/sleep/700", &[]).await });
-    eventually(Duration::from_secs(10), || (!b.seen().is_empty()).then_some(())).await;
-    let pid = lb.child.id().to_string();
-    assert!(std::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap()
-        .success());
-    let reply = slow.await.unwrap();
-    assert_eq!(reply.status, 200);
-    assert_eq!(reply.body, "b");
-    assert_eq!(
-        reply.headers.get("connection").map(|v| v.to_str().unwrap()),
-        Some("close")
-    );
-    let status = tokio::task::spawn_blocking(move || lb.child.wait().unwrap())
-        .await
-        .unwrap();
-    assert_eq!(status.code(), Some(0));
 }
 
 #[tokio::test]

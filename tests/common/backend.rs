@@ -146,6 +146,13 @@ async fn handle(
         }
         return Ok(text(format!("{len} {:x}", hasher.finalize())));
     }
+    if let Some(spec) = path.strip_prefix("/drip/") {
+        // /drip/CHUNKS/MS: CHUNKS generated 64 KiB chunks, MS apart
+        let (chunks, ms) = spec.split_once('/').unwrap();
+        let (chunks, ms): (u64, u64) = (chunks.parse().unwrap(), ms.parse().unwrap());
+        let stream = futures_util_stream(chunks, Duration::from_millis(ms));
+        return Ok(Response::new(BodyExt::boxed(StreamBody::new(stream))));
+    }
     if let Some(ms) = path.strip_prefix("/sleep/") {
         tokio::time::sleep(Duration::from_millis(ms.parse().unwrap())).await;
     }
@@ -182,5 +189,35 @@ impl futures_core::Stream for ChunkStream {
         let chunk = pattern_chunk(self.offset, len);
         self.offset += len as u64;
         std::task::Poll::Ready(Some(Ok(Frame::data(chunk))))
+    }
+}
+
+/// A stream of `chunks` generated 64 KiB frames, `gap` apart.
+fn futures_util_stream(
+    chunks: u64,
+    gap: Duration,
+) -> impl futures_core::Stream<Item = Result<Frame<Bytes>, Infallible>> + Send + 'static {
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Frame<Bytes>, Infallible>>(1);
+    tokio::spawn(async move {
+        for i in 0..chunks {
+            tokio::time::sleep(gap).await;
+            if tx
+                .send(Ok(Frame::data(pattern_chunk(i * CHUNK as u64, CHUNK))))
+                .await
+                .is_err()
+            {
+                return;
+            }
+        }
+    });
+    ReceiverStream(rx)
+}
+
+struct ReceiverStream<T>(tokio::sync::mpsc::Receiver<T>);
+
+impl<T> futures_core::Stream for ReceiverStream<T> {
+    type Item = T;
+    fn poll_next(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Option<T>> {
+        self.0.poll_recv(cx)
     }
 }

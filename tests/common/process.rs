@@ -11,6 +11,8 @@ use std::time::Duration;
 pub struct Proc {
     pub child: Child,
     pub addr: SocketAddr,
+    /// The config file it serves.
+    pub path: PathBuf,
     pub stderr: Arc<Mutex<String>>,
     _dir: TempDir,
 }
@@ -23,6 +25,28 @@ impl Drop for Proc {
 }
 
 impl Proc {
+    /// Sends a signal by name (TERM, HUP, ...).
+    pub fn signal(&self, name: &str) {
+        let ok = Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .unwrap();
+        assert!(ok.success());
+    }
+
+    /// Waits for the process to exit, up to `deadline`; None if it did not.
+    pub fn wait_exit(&mut self, deadline: Duration) -> Option<i32> {
+        let end = std::time::Instant::now() + deadline;
+        while std::time::Instant::now() < end {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return Some(status.code().unwrap_or(-1));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
     /// A field of /proc/PID/status in KiB, e.g. "VmHWM" (peak RSS) or "VmRSS".
     pub fn status_kib(&self, field: &str) -> u64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
@@ -87,6 +111,7 @@ pub fn spawn_proc(yaml: &str) -> Proc {
     Proc {
         child,
         addr,
+        path,
         stderr,
         _dir: dir,
     }
