@@ -84,8 +84,8 @@ fn status(handle: &Handle) -> serde_json::Value {
                 json!({
                     "address": s.id,
                     "weight": s.weight,
-                    "healthy": true,
-                    "ejected": false,
+                    "healthy": s.health.healthy(),
+                    "ejected": s.health.ejected(),
                     "in_flight": s.load.in_flight(),
                     "requests": s.load.requests(),
                 })

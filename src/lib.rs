@@ -8,6 +8,7 @@ pub mod config;
 pub mod demo;
 pub mod diff;
 pub mod explain;
+pub mod health;
 pub mod metrics;
 pub mod proxy;
 pub mod route;

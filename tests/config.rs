@@ -106,8 +106,6 @@ upstreams:
     balance: consistent_hash
     hash: { key: path }
     servers: [{ address: "127.0.0.1:1" }, { address: "backend.internal:80" }]
-    health_check: { path: /healthz }
-    outlier_detection: {}
     protocol: h2c
     tls: {}
     discovery: {}
@@ -121,8 +119,6 @@ routes: [{ upstream: a }]
         "access_log",
         "trusted_proxies",
         "upstreams.a.servers[1].address",
-        "upstreams.a.health_check",
-        "upstreams.a.outlier_detection",
         "upstreams.a.protocol",
         "upstreams.a.tls",
         "upstreams.a.discovery",
@@ -226,4 +222,75 @@ fn maglev_table_defaults_to_65537_or_the_next_prime_above_100_per_server() {
     };
     assert_eq!(*size, 70001, "the smallest prime >= 70000");
     assert_eq!(p.bounded_load, Some(1.25));
+}
+
+#[test]
+fn health_settings_are_checked_with_defaults() {
+    let yaml = r#"
+listeners: [{ address: "127.0.0.1:0" }]
+upstreams:
+  a:
+    servers: [{ address: "127.0.0.1:1" }]
+    health_check: { path: "", interval: 1s, timeout: 1s, healthy_threshold: 0, expected_status: 200-99 }
+    outlier_detection: { consecutive_failures: 0, max_ejection_percent: 101, base_ejection_time: 0s }
+  b:
+    servers: [{ address: "127.0.0.1:1" }]
+    health_check: { interval: 2s }
+routes: [{ upstream: a }]
+"#;
+    let ps = problems(yaml);
+    has(&ps, "upstreams.a.health_check.path", Some(6), "must start with /");
+    has(
+        &ps,
+        "upstreams.a.health_check.interval",
+        Some(6),
+        "must be longer than the timeout",
+    );
+    has(&ps, "upstreams.a.health_check.healthy_threshold", Some(6), "1..=100");
+    has(
+        &ps,
+        "upstreams.a.health_check.expected_status",
+        Some(6),
+        "not a status code or range",
+    );
+    has(
+        &ps,
+        "upstreams.a.outlier_detection.consecutive_failures",
+        Some(7),
+        "1..=1000",
+    );
+    has(
+        &ps,
+        "upstreams.a.outlier_detection.max_ejection_percent",
+        Some(7),
+        "0..=100",
+    );
+    has(
+        &ps,
+        "upstreams.a.outlier_detection.base_ejection_time",
+        Some(7),
+        "above zero",
+    );
+    has(&ps, "upstreams.b.health_check.path", Some(10), "required");
+    let c = parse("listeners: [{ address: 127.0.0.1:0 }]\nupstreams: { a: { servers: [{ address: 127.0.0.1:1 }], health_check: { path: /h }, outlier_detection: {} } }\nroutes: [{ upstream: a }]\n").unwrap();
+    let h = c.upstreams[0].health_check.as_ref().unwrap();
+    assert_eq!(
+        (
+            h.interval.as_secs(),
+            h.timeout.as_secs(),
+            h.healthy_threshold,
+            h.unhealthy_threshold,
+            h.expected_status
+        ),
+        (2, 1, 2, 3, (200, 399))
+    );
+    let o = c.upstreams[0].outlier_detection.as_ref().unwrap();
+    assert_eq!(
+        (
+            o.consecutive_failures,
+            o.base_ejection_time.as_secs(),
+            o.max_ejection_percent
+        ),
+        (5, 30, 50)
+    );
 }

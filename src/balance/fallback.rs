@@ -88,9 +88,10 @@ impl RoundRobinPick {
 
 impl Balancer for RoundRobinPick {
     fn pick(&self, _key: Option<u64>, eligible: &dyn View) -> Option<usize> {
-        let start = self.next.fetch_add(1, Ordering::Relaxed);
+        // each attempt takes the next turn, so skipped servers' turns are
+        // shared evenly by the eligible ones rather than given to a neighbour
         (0..self.len)
-            .map(|s| (start + s) % self.len)
+            .map(|_| self.next.fetch_add(1, Ordering::Relaxed) % self.len)
             .find(|&i| eligible.is_eligible(i))
     }
 }
@@ -141,7 +142,7 @@ mod tests {
         assert_eq!(seq, [0, 1, 2, 0]);
         let e = [true, false, true];
         let seq: Vec<usize> = (0..3).map(|_| r.pick(None, &e).unwrap()).collect();
-        assert_eq!(seq, [2, 2, 0]);
+        assert_eq!(seq, [2, 0, 2]);
         assert_eq!(RoundRobinPick::new(&[]).pick(None, &All), None);
     }
 }

@@ -61,9 +61,10 @@ impl Balancer for WeightedRoundRobin {
         if len == 0 {
             return None;
         }
-        let start = self.next.fetch_add(1, Ordering::Relaxed);
+        // each attempt takes the next slot, so eligible servers keep their
+        // relative weights while others are skipped
         (0..len)
-            .map(|step| self.schedule[(start + step) % len] as usize)
+            .map(|_| self.schedule[self.next.fetch_add(1, Ordering::Relaxed) % len] as usize)
             .find(|&i| eligible.is_eligible(i))
     }
 }

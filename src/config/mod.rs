@@ -5,6 +5,7 @@
 //! malformed config never panics.
 
 mod duration;
+mod health;
 mod locate;
 mod schema;
 mod types;

@@ -31,13 +31,34 @@ pub struct RawUpstream {
     pub balance: Option<String>,
     pub hash: Option<RawHash>,
     pub servers: Option<Vec<Value>>,
-    pub health_check: Option<Value>,
-    pub outlier_detection: Option<Value>,
+    pub health_check: Option<RawHealthCheck>,
+    pub outlier_detection: Option<RawOutlier>,
     pub protocol: Option<String>,
     pub tls: Option<Value>,
     pub discovery: Option<Value>,
     pub timeouts: Option<RawTimeouts>,
     pub retries: Option<Value>,
+}
+
+/// `upstreams.*.health_check`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawHealthCheck {
+    pub path: Option<String>,
+    pub interval: Option<Value>,
+    pub timeout: Option<Value>,
+    pub healthy_threshold: Option<i64>,
+    pub unhealthy_threshold: Option<i64>,
+    pub expected_status: Option<Value>,
+}
+
+/// `upstreams.*.outlier_detection`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawOutlier {
+    pub consecutive_failures: Option<i64>,
+    pub base_ejection_time: Option<Value>,
+    pub max_ejection_percent: Option<i64>,
 }
 
 /// `upstreams.*.hash`.

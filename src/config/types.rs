@@ -36,6 +36,34 @@ pub struct UpstreamConfig {
     pub servers: Vec<ServerConfig>,
     pub connect_timeout: Duration,
     pub response_timeout: Duration,
+    pub health_check: Option<HealthCheckConfig>,
+    pub outlier_detection: Option<OutlierConfig>,
+}
+
+/// Active health checks of a pool.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HealthCheckConfig {
+    /// Starts with `/`.
+    pub path: String,
+    /// Longer than `timeout`.
+    pub interval: Duration,
+    pub timeout: Duration,
+    /// At least 1.
+    pub healthy_threshold: u32,
+    /// At least 1.
+    pub unhealthy_threshold: u32,
+    /// Inclusive range of passing status codes.
+    pub expected_status: (u16, u16),
+}
+
+/// Passive outlier detection on live traffic.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutlierConfig {
+    /// At least 1.
+    pub consecutive_failures: u32,
+    pub base_ejection_time: Duration,
+    /// 0..=100.
+    pub max_ejection_percent: u32,
 }
 
 /// One server of a pool; its identity is its address.

@@ -53,12 +53,6 @@ pub(super) fn validate_upstreams(cx: &mut Ctx, value: Option<Value>) -> Vec<Upst
 fn upstream(cx: &mut Ctx, path: &str, name: String, raw: RawUpstream) -> Option<UpstreamConfig> {
     let before = cx.problems.len();
     for (key, value, issue) in [
-        ("health_check", raw.health_check.is_some(), "active health checks"),
-        (
-            "outlier_detection",
-            raw.outlier_detection.is_some(),
-            "outlier detection",
-        ),
         ("tls", raw.tls.is_some(), "TLS to upstreams"),
         ("discovery", raw.discovery.is_some(), "DNS discovery"),
         ("retries", raw.retries.is_some(), "retries"),
@@ -74,6 +68,12 @@ fn upstream(cx: &mut Ctx, path: &str, name: String, raw: RawUpstream) -> Option<
     }
     let servers = servers(cx, path, raw.servers.unwrap_or_default());
     let balance = balance(cx, path, raw.balance.as_deref(), raw.hash, servers.len());
+    let health_check = raw
+        .health_check
+        .map(|h| super::health::health_check(cx, &format!("{path}.health_check"), h));
+    let outlier_detection = raw
+        .outlier_detection
+        .map(|o| super::health::outlier(cx, &format!("{path}.outlier_detection"), o));
     let (connect, response) = raw.timeouts.map_or((None, None), |t| (t.connect, t.response));
     let connect_timeout = cx.duration(connect, &format!("{path}.timeouts.connect"), Duration::from_secs(1));
     let response_timeout = cx.duration(response, &format!("{path}.timeouts.response"), Duration::from_secs(30));
@@ -86,6 +86,8 @@ fn upstream(cx: &mut Ctx, path: &str, name: String, raw: RawUpstream) -> Option<
         servers,
         connect_timeout,
         response_timeout,
+        health_check,
+        outlier_detection,
     })
 }
 

@@ -5,10 +5,12 @@ mod body;
 pub mod client;
 mod error;
 mod headers;
+mod outlier;
 
 pub use body::ProxyBody;
-pub use error::ProxyError;
+pub use error::{chain as error_chain, ProxyError};
 
+use crate::metrics::Metrics;
 use crate::route::{self, RouteInput};
 use crate::state::Snapshot;
 use crate::upstream::{InFlight, KeyInput};
@@ -27,12 +29,13 @@ use std::task::{Context, Poll};
 #[derive(Clone)]
 pub struct ProxyService {
     state: Arc<ArcSwap<Snapshot>>,
+    metrics: Arc<Metrics>,
     peer: SocketAddr,
 }
 
 impl ProxyService {
-    pub fn new(state: Arc<ArcSwap<Snapshot>>, peer: SocketAddr) -> Self {
-        Self { state, peer }
+    pub fn new(state: Arc<ArcSwap<Snapshot>>, metrics: Arc<Metrics>, peer: SocketAddr) -> Self {
+        Self { state, metrics, peer }
     }
 }
 
@@ -48,9 +51,9 @@ impl tower::Service<Request<Incoming>> for ProxyService {
     fn call(&mut self, req: Request<Incoming>) -> Self::Future {
         // One load per request: the request finishes on the snapshot it started with.
         let snapshot = self.state.load_full();
-        let peer = self.peer;
+        let (peer, metrics) = (self.peer, self.metrics.clone());
         Box::pin(async move {
-            Ok(match forward(&snapshot, peer, req).await {
+            Ok(match forward(&snapshot, &metrics, peer, req).await {
                 Ok(resp) => resp,
                 Err(e) => {
                     if e.status().is_server_error() {
@@ -65,7 +68,12 @@ impl tower::Service<Request<Incoming>> for ProxyService {
     }
 }
 
-async fn forward(snap: &Snapshot, peer: SocketAddr, req: Request<Incoming>) -> Result<Response<ProxyBody>, ProxyError> {
+async fn forward(
+    snap: &Snapshot,
+    metrics: &Arc<Metrics>,
+    peer: SocketAddr,
+    req: Request<Incoming>,
+) -> Result<Response<ProxyBody>, ProxyError> {
     let (mut parts, body) = req.into_parts();
     let (upstream_index, server_index, new_path) = {
         let host = route::request_host(&parts.headers, &parts.uri);
@@ -124,6 +132,11 @@ async fn forward(snap: &Snapshot, peer: SocketAddr, req: Request<Incoming>) -> R
         client.request(Request::from_parts(parts, body)),
     )
     .await;
+    let failed = match &sent {
+        Ok(Ok(resp)) => resp.status().is_server_error(),
+        _ => true,
+    };
+    outlier::record(upstream, server_index, failed, metrics);
     let resp = match sent {
         Err(_) => {
             return Err(ProxyError::Timeout {

@@ -55,7 +55,7 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut stop: watch
 
 fn serve_connection(stream: TcpStream, peer: SocketAddr, builder: &auto::Builder<TokioExecutor>, shared: &Arc<Shared>) {
     let _ = stream.set_nodelay(true);
-    let service = TowerToHyperService::new(ProxyService::new(shared.state.clone(), peer));
+    let service = TowerToHyperService::new(ProxyService::new(shared.state.clone(), shared.metrics.clone(), peer));
     let conn = builder.serve_connection(TokioIo::new(stream), service).into_owned();
     let graceful = shared.graceful.lock().expect("graceful lock");
     let Some(graceful) = graceful.as_ref() else {

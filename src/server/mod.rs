@@ -41,7 +41,9 @@ pub enum ServerError {
 /// Everything the listeners, reload and admin share.
 pub struct Shared {
     pub state: Arc<ArcSwap<Snapshot>>,
-    pub metrics: Metrics,
+    pub metrics: Arc<Metrics>,
+    /// Health probes of the serving snapshot; replaced on reload.
+    probes: Mutex<Option<crate::health::Probes>>,
     config_path: Option<PathBuf>,
     /// Running listeners by configured address; the lock also serialises reloads.
     listeners: tokio::sync::Mutex<HashMap<SocketAddr, listener::Running>>,
@@ -91,7 +93,8 @@ impl Server {
         metrics.stamp_success();
         let shared = Arc::new(Shared {
             state: Arc::new(ArcSwap::from_pointee(Snapshot::build(config, 1, None))),
-            metrics,
+            metrics: Arc::new(metrics),
+            probes: Mutex::new(None),
             config_path,
             listeners: tokio::sync::Mutex::new(HashMap::new()),
             graceful: Mutex::new(Some(GracefulShutdown::new())),
@@ -120,6 +123,7 @@ impl Server {
     /// Serves until `shutdown` completes, then drains. Returns true when every
     /// connection finished within `shutdown_timeout`.
     pub async fn serve(self, shutdown: impl Future<Output = ()>) -> bool {
+        self.shared.start_probes();
         {
             let mut running = self.shared.listeners.lock().await;
             for (configured, l) in self.pending {
@@ -144,6 +148,14 @@ impl Server {
             a.abort();
         }
         drained
+    }
+}
+
+impl Shared {
+    /// Starts the probes of the serving snapshot, stopping the previous ones.
+    fn start_probes(&self) {
+        let probes = crate::health::spawn_probes(&self.state.load(), &self.metrics);
+        *self.probes.lock().expect("probes lock") = Some(probes);
     }
 }
 

@@ -82,6 +82,7 @@ pub async fn apply(shared: &Arc<Shared>, config: Config) -> Result<u64, ReloadEr
     let version = old.version + 1;
     let next = Snapshot::build(&config, version, Some(&old));
     shared.state.store(Arc::new(next));
+    shared.start_probes();
     for (address, l) in added {
         running.insert(address, listener::start(l, shared.clone()));
     }
@@ -126,6 +127,7 @@ pub async fn drain(shared: &Arc<Shared>) -> bool {
     tracing::info!("shutting down: draining connections for up to {timeout:?}");
     let mut running = shared.listeners.lock().await;
     shared.shutting_down.store(true, Ordering::SeqCst);
+    shared.probes.lock().expect("probes lock").take();
     for (_, r) in running.drain() {
         let _ = r.stop.send(true);
         let _ = r.task.await;

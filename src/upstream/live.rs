@@ -11,8 +11,7 @@ pub fn now_ns() -> u64 {
     EPOCH.get_or_init(Instant::now).elapsed().as_nanos() as u64
 }
 
-/// The servers' live load at one instant. Every server is eligible until
-/// health checking decides otherwise.
+/// The servers' live load and eligibility (healthy and not ejected) at one instant.
 pub struct LiveView<'a> {
     servers: &'a [Server],
     now_ns: u64,
@@ -29,11 +28,11 @@ impl<'a> LiveView<'a> {
 
 impl View for LiveView<'_> {
     fn is_eligible(&self, index: usize) -> bool {
-        index < self.servers.len()
+        self.servers.get(index).is_some_and(|s| s.health.eligible())
     }
 
     fn all_eligible(&self) -> bool {
-        true
+        self.servers.iter().all(|s| s.health.eligible())
     }
 
     fn in_flight(&self, index: usize) -> u64 {

@@ -15,7 +15,8 @@ use crate::balance::{
     hash_key, Balancer, Bound, LeastConnections, Maglev, Member, P2cEwma, RandomPick, Ring, RoundRobinPick, ServerLoad,
     View, WeightedRoundRobin,
 };
-use crate::config::{Balance, Fallback, HashPolicy, KeySource, UpstreamConfig};
+use crate::config::{Balance, Fallback, HashPolicy, KeySource, OutlierConfig, UpstreamConfig};
+use crate::health::{Health, Transition};
 use http::uri::Authority;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -31,6 +32,8 @@ pub struct Server {
     pub weight: u32,
     /// In-flight count and latency estimate, shared with guards and gauges.
     pub load: Arc<ServerLoad>,
+    /// Health and ejection, shared with the probes and every snapshot keeping this address.
+    pub health: Arc<Health>,
 }
 
 /// A pool of servers ready to pick from.
@@ -42,6 +45,7 @@ pub struct Upstream {
     pub response_timeout: Duration,
     balancer: Box<dyn Balancer>,
     hash: Option<HashRuntime>,
+    outlier: Option<OutlierConfig>,
 }
 
 #[derive(Debug)]
@@ -116,14 +120,16 @@ impl Upstream {
             .servers
             .iter()
             .zip(&members)
-            .map(|(s, m)| Server {
-                address: s.address,
-                authority: m.id.parse().expect("a socket address is an authority"),
-                id: m.id.clone(),
-                weight: s.weight,
-                load: previous
-                    .and_then(|p| p.servers.iter().find(|old| old.address == s.address))
-                    .map_or_else(Arc::default, |old| old.load.clone()),
+            .map(|(s, m)| {
+                let old = previous.and_then(|p| p.servers.iter().find(|old| old.address == s.address));
+                Server {
+                    address: s.address,
+                    authority: m.id.parse().expect("a socket address is an authority"),
+                    id: m.id.clone(),
+                    weight: s.weight,
+                    load: old.map_or_else(Arc::default, |o| o.load.clone()),
+                    health: old.map_or_else(Arc::default, |o| o.health.clone()),
+                }
             })
             .collect();
         let hash = cfg.balance.hash().map(|policy| HashRuntime {
@@ -138,7 +144,20 @@ impl Upstream {
             balancer: balancer(&cfg.balance, &members, &servers),
             servers,
             hash,
+            outlier: cfg.outlier_detection.clone(),
         }
+    }
+
+    /// Records a live request's outcome for outlier detection (connect
+    /// errors, timeouts and 5xx are failures). Returns an ejection to time.
+    /// Never ejects more than `max_ejection_percent` of the pool at once.
+    pub fn record(&self, server: usize, failed: bool) -> Option<Transition> {
+        let cfg = self.outlier.as_ref()?;
+        let may_eject = || {
+            let ejected = self.servers.iter().filter(|s| s.health.ejected()).count();
+            (ejected + 1) * 100 <= cfg.max_ejection_percent as usize * self.servers.len()
+        };
+        self.servers[server].health.live(failed, cfg, may_eject)
     }
 
     /// Keys a load bound sent past their home so far.

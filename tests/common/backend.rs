@@ -11,7 +11,7 @@ use hyper_util::server::conn::auto;
 use sha2::{Digest, Sha256};
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU16, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -34,6 +34,10 @@ pub struct Backend {
     /// Requests being handled now, and the most at once.
     pub active: Arc<AtomicUsize>,
     pub max_active: Arc<AtomicUsize>,
+    /// Status of `/healthz` (200 by default; 0 = never answer).
+    pub healthz: Arc<AtomicU16>,
+    /// When set, every other path answers 500.
+    pub failing: Arc<AtomicBool>,
 }
 
 impl Backend {
@@ -43,6 +47,19 @@ impl Backend {
 
     pub fn seen(&self) -> Vec<Recorded> {
         self.requests.lock().unwrap().clone()
+    }
+
+    /// Requests seen other than health checks.
+    pub fn traffic(&self) -> usize {
+        self.seen().iter().filter(|r| r.uri != "/healthz").count()
+    }
+
+    pub fn set_healthz(&self, status: u16) {
+        self.healthz.store(status, Ordering::SeqCst);
+    }
+
+    pub fn set_failing(&self, failing: bool) {
+        self.failing.store(failing, Ordering::SeqCst);
     }
 }
 
@@ -83,6 +100,8 @@ pub async fn spawn_slow_backend(name: &str, delay: Duration) -> Backend {
         requests: Arc::default(),
         active: Arc::default(),
         max_active: Arc::default(),
+        healthz: Arc::new(AtomicU16::new(200)),
+        failing: Arc::default(),
     };
     let (name, conns, reqs) = (
         backend.name.clone(),
@@ -90,14 +109,20 @@ pub async fn spawn_slow_backend(name: &str, delay: Duration) -> Backend {
         backend.requests.clone(),
     );
     let (active, max_active) = (backend.active.clone(), backend.max_active.clone());
+    let (healthz, failing) = (backend.healthz.clone(), backend.failing.clone());
     tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
             conns.fetch_add(1, Ordering::SeqCst);
             let (name, reqs) = (name.clone(), reqs.clone());
             let (active, max_active) = (active.clone(), max_active.clone());
+            let (healthz, failing) = (healthz.clone(), failing.clone());
             let service = service_fn(move |req: Request<Incoming>| {
                 let (name, reqs, active, max_active) = (name.clone(), reqs.clone(), active.clone(), max_active.clone());
+                let (healthz, failing) = (healthz.clone(), failing.clone());
                 async move {
+                    if let Some(resp) = special(&reqs, &req, &healthz, &failing).await {
+                        return Ok(resp);
+                    }
                     let now = active.fetch_add(1, Ordering::SeqCst) + 1;
                     max_active.fetch_max(now, Ordering::SeqCst);
                     if !delay.is_zero() {
@@ -220,4 +245,35 @@ impl<T> futures_core::Stream for ReceiverStream<T> {
     fn poll_next(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Option<T>> {
         self.0.poll_recv(cx)
     }
+}
+
+/// `/healthz` per the configured status, and 500s while failing.
+async fn special(
+    reqs: &Arc<Mutex<Vec<Recorded>>>,
+    req: &Request<Incoming>,
+    healthz: &AtomicU16,
+    failing: &AtomicBool,
+) -> Option<Response<BoxBody>> {
+    let status = if req.uri().path() == "/healthz" {
+        match healthz.load(Ordering::SeqCst) {
+            0 => {
+                tokio::time::sleep(Duration::from_secs(30)).await;
+                200
+            }
+            s => s,
+        }
+    } else if failing.load(Ordering::SeqCst) {
+        500
+    } else {
+        return None;
+    };
+    reqs.lock().unwrap().push(Recorded {
+        method: req.method().clone(),
+        uri: req.uri().to_string(),
+        version: req.version(),
+        headers: req.headers().clone(),
+    });
+    let mut resp = text(format!("status {status}"));
+    *resp.status_mut() = http::StatusCode::from_u16(status).unwrap();
+    Some(resp)
 }
