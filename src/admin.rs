@@ -52,11 +52,15 @@ async fn route(handle: &Handle, req: Request<Incoming>) -> Reply {
     let text = "text/plain; charset=utf-8";
     match (req.method(), req.uri().path()) {
         (&Method::GET, "/healthz") => reply(StatusCode::OK, text, "ok\n"),
-        (&Method::GET, "/metrics") => reply(
-            StatusCode::OK,
-            "text/plain; version=0.0.4; charset=utf-8",
-            handle.shared().metrics.render(),
-        ),
+        (&Method::GET, "/metrics") => {
+            let metrics = &handle.shared().metrics;
+            metrics.refresh(&handle.shared().state.load());
+            reply(
+                StatusCode::OK,
+                "text/plain; version=0.0.4; charset=utf-8",
+                metrics.render(),
+            )
+        }
         (&Method::GET, "/status") => json_reply(StatusCode::OK, status(handle)),
         (&Method::GET, "/lookup") => lookup(handle, req.uri().query().unwrap_or("")),
         (&Method::POST, "/reload") => match handle.reload().await {

@@ -1,6 +1,7 @@
 //! fulcrum: an HTTP layer-7 load balancer.
 #![forbid(unsafe_code)]
 
+pub mod access_log;
 pub mod admin;
 pub mod balance;
 pub mod check;

@@ -155,6 +155,7 @@ fn serve(config: Config, path: PathBuf, demo: bool) -> Result<()> {
             }
         }
         tokio::spawn(reload_on_sighup(server.handle()));
+        tokio::spawn(reopen_on_sigusr1(server.handle()));
         server.serve(shutdown_signal()).await;
         Ok(())
     })
@@ -167,6 +168,16 @@ async fn reload_on_sighup(handle: fulcrum::server::Handle) {
     while hup.recv().await.is_some() {
         tracing::info!("SIGHUP: reloading");
         let _ = handle.reload().await;
+    }
+}
+
+/// Reopens the access log file on every SIGUSR1 (log rotation).
+async fn reopen_on_sigusr1(handle: fulcrum::server::Handle) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut usr1 = signal(SignalKind::user_defined1()).expect("SIGUSR1 handler");
+    while usr1.recv().await.is_some() {
+        tracing::info!("SIGUSR1: reopening the access log");
+        handle.reopen_logs();
     }
 }
 

@@ -1,7 +1,17 @@
 //! Metrics: an owned prometheus Registry with typed handles (no globals, so
 //! tests run in parallel). Label values come from the config or a fixed set.
 
-use prometheus::{Encoder, Gauge, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder};
+use crate::state::Snapshot;
+use prometheus::{
+    Encoder, Gauge, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
+};
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+/// Request duration buckets (seconds): sub-millisecond to 30 s.
+pub const DURATION_BUCKETS: &[f64] = &[
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+];
 
 /// Every metric fulcrum exports.
 pub struct Metrics {
@@ -11,6 +21,17 @@ pub struct Metrics {
     pub upstream_server_healthy: IntGaugeVec,
     pub health_checks: IntCounterVec,
     pub outlier_ejections: IntCounterVec,
+    pub requests: IntCounterVec,
+    pub request_duration: HistogramVec,
+    pub upstream_in_flight: IntGaugeVec,
+    pub retries: IntCounterVec,
+    pub downstream_connections: IntGaugeVec,
+    pub hash_key_missing: IntCounterVec,
+    pub hash_keyspace_share: GaugeVec,
+    pub bounded_load_overflow: IntCounterVec,
+    pub requests_rejected: IntCounterVec,
+    /// Overflows already exported, per upstream.
+    exported_overflows: Mutex<HashMap<String, u64>>,
 }
 
 fn counter(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
@@ -63,6 +84,71 @@ impl Metrics {
             "Ejections by passive outlier detection.",
             &["upstream", "server"],
         );
+        let requests = counter(
+            &registry,
+            "fulcrum_requests_total",
+            "Requests answered, by route, upstream, server and status code.",
+            &["route", "upstream", "server", "code"],
+        );
+        let request_duration = HistogramVec::new(
+            HistogramOpts::new(
+                "fulcrum_request_duration_seconds",
+                "Time from request to the end of the response body.",
+            )
+            .buckets(DURATION_BUCKETS.to_vec()),
+            &["route", "upstream"],
+        )
+        .expect("valid metric");
+        registry
+            .register(Box::new(request_duration.clone()))
+            .expect("unique metric");
+        let upstream_in_flight = gauge_vec(
+            &registry,
+            "fulcrum_upstream_in_flight",
+            "Requests in flight per server.",
+            &["upstream", "server"],
+        );
+        let retries = counter(
+            &registry,
+            "fulcrum_retries_total",
+            "Retries to another server.",
+            &["upstream"],
+        );
+        let downstream_connections = gauge_vec(
+            &registry,
+            "fulcrum_downstream_connections",
+            "Open client connections.",
+            &["listener"],
+        );
+        let hash_key_missing = counter(
+            &registry,
+            "fulcrum_hash_key_missing_total",
+            "Requests to a hash pool without a key, by fallback.",
+            &["upstream", "fallback"],
+        );
+        let hash_keyspace_share = GaugeVec::new(
+            Opts::new(
+                "fulcrum_hash_keyspace_share",
+                "Share of the keyspace each server of a hash pool owns now.",
+            ),
+            &["upstream", "server"],
+        )
+        .expect("valid metric");
+        registry
+            .register(Box::new(hash_keyspace_share.clone()))
+            .expect("unique metric");
+        let bounded_load_overflow = counter(
+            &registry,
+            "fulcrum_bounded_load_overflow_total",
+            "Keys sent past their home server by bounded_load.",
+            &["upstream"],
+        );
+        let requests_rejected = counter(
+            &registry,
+            "fulcrum_requests_rejected_total",
+            "Requests rejected before routing, by reason.",
+            &["reason"],
+        );
         Self {
             registry,
             config_reloads,
@@ -70,6 +156,16 @@ impl Metrics {
             upstream_server_healthy,
             health_checks,
             outlier_ejections,
+            requests,
+            request_duration,
+            upstream_in_flight,
+            retries,
+            downstream_connections,
+            hash_key_missing,
+            hash_keyspace_share,
+            bounded_load_overflow,
+            requests_rejected,
+            exported_overflows: Mutex::default(),
         }
     }
 
@@ -105,6 +201,36 @@ impl Metrics {
 
     pub fn ejected(&self, upstream: &str, server: &str) {
         self.outlier_ejections.with_label_values(&[upstream, server]).inc();
+    }
+
+    /// Brings the scrape-time figures up to date from the serving snapshot:
+    /// in-flight gauges, keyspace shares (with live eligibility), bounded-load
+    /// overflows, and a zero retries series per upstream.
+    pub fn refresh(&self, snap: &Snapshot) {
+        self.upstream_in_flight.reset();
+        self.hash_keyspace_share.reset();
+        let mut exported = self.exported_overflows.lock().unwrap_or_else(|e| e.into_inner());
+        for u in &snap.upstreams {
+            self.retries.with_label_values(&[&u.name]);
+            for s in &u.servers {
+                self.upstream_in_flight
+                    .with_label_values(&[&u.name, &s.id])
+                    .set(s.load.in_flight() as i64);
+            }
+            if let Some(shares) = u.keyspace_shares() {
+                for (s, share) in u.servers.iter().zip(shares) {
+                    self.hash_keyspace_share.with_label_values(&[&u.name, &s.id]).set(share);
+                }
+                let total = u.overflows();
+                let seen = exported.entry(u.name.clone()).or_insert(0);
+                if total > *seen {
+                    self.bounded_load_overflow
+                        .with_label_values(&[&u.name])
+                        .inc_by(total - *seen);
+                    *seen = total;
+                }
+            }
+        }
     }
 
     /// The Prometheus text exposition (0.0.4).

@@ -25,7 +25,12 @@ impl Router {
 
     /// The first matching route, or None (404).
     pub fn find(&self, req: &RouteInput<'_>) -> Option<&RouteConfig> {
-        self.routes.iter().find(|r| matches(r, req))
+        self.find_index(req).map(|i| &self.routes[i])
+    }
+
+    /// The index of the first matching route.
+    pub fn find_index(&self, req: &RouteInput<'_>) -> Option<usize> {
+        self.routes.iter().position(|r| matches(r, req))
     }
 }
 

@@ -1,9 +1,11 @@
 //! One immutable snapshot of everything a request needs, behind one ArcSwap.
 
+use crate::access_log::AccessLog;
 use crate::config::Config;
 use crate::proxy::client::{self, UpstreamClient};
 use crate::route::Router;
 use crate::upstream::Upstream;
+use std::sync::Arc;
 
 /// Routes, pools and their clients, built together from one config.
 pub struct Snapshot {
@@ -17,6 +19,8 @@ pub struct Snapshot {
     pub clients: Vec<UpstreamClient>,
     /// `balance` of each upstream, same index.
     pub algorithms: Vec<&'static str>,
+    /// Kept across reloads while its config is unchanged.
+    pub access_log: Option<Arc<AccessLog>>,
 }
 
 impl Snapshot {
@@ -24,7 +28,8 @@ impl Snapshot {
     /// keep their servers' live state (by address) and, when their connect
     /// timeout is unchanged, their pooled client and its idle connections.
     /// Needs a tokio runtime for the clients' timers.
-    pub fn build(config: &Config, version: u64, previous: Option<&Snapshot>) -> Self {
+    /// Fails only when a new access log file cannot be opened.
+    pub fn build(config: &Config, version: u64, previous: Option<&Snapshot>) -> std::io::Result<Self> {
         let mut upstreams = Vec::new();
         let mut clients = Vec::new();
         for cfg in &config.upstreams {
@@ -37,13 +42,19 @@ impl Snapshot {
             upstreams.push(upstream);
             clients.push(client);
         }
-        Self {
+        let access_log = match (&config.access_log, previous.and_then(|p| p.access_log.as_ref())) {
+            (None, _) => None,
+            (Some(cfg), Some(old)) if old.config == *cfg => Some(old.clone()),
+            (Some(cfg), _) => Some(Arc::new(AccessLog::start(cfg)?)),
+        };
+        Ok(Self {
             version,
+            access_log,
             config: config.clone(),
             router: Router::new(config.routes.clone()),
             algorithms: config.upstreams.iter().map(|u| u.balance.name()).collect(),
             upstreams,
             clients,
-        }
+        })
     }
 }

@@ -99,7 +99,6 @@ fn keys_of_unbuilt_features_are_rejected_not_ignored() {
     let yaml = r#"
 listeners: [{ address: "127.0.0.1:0", tls: { certificates: [] } }]
 limits: { max_headers: 10 }
-access_log: { path: stderr }
 trusted_proxies: [10.0.0.0/8]
 upstreams:
   a:
@@ -116,7 +115,6 @@ routes: [{ upstream: a }]
     for path in [
         "listeners[0].tls",
         "limits",
-        "access_log",
         "trusted_proxies",
         "upstreams.a.servers[1].address",
         "upstreams.a.protocol",

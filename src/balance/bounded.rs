@@ -6,13 +6,14 @@
 
 use super::{Member, View};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 /// A load bound for a hash algorithm.
 #[derive(Debug)]
 pub struct Bound {
     factor: f64,
     weights: Vec<u32>,
-    overflows: AtomicU64,
+    overflows: Arc<AtomicU64>,
 }
 
 /// The caps in force for one pick.
@@ -26,10 +27,16 @@ pub struct Caps<'a> {
 impl Bound {
     /// `factor` must be above 1.0 (validation ensures it).
     pub fn new(factor: f64, members: &[Member]) -> Self {
+        Self::counting(factor, members, Arc::default())
+    }
+
+    /// Like `new`, counting overflows in `overflows` (which may outlive this
+    /// bound, e.g. across reloads).
+    pub fn counting(factor: f64, members: &[Member], overflows: Arc<AtomicU64>) -> Self {
         Self {
             factor,
             weights: members.iter().map(|m| m.weight.max(1)).collect(),
-            overflows: AtomicU64::new(0),
+            overflows,
         }
     }
 

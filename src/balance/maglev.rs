@@ -92,11 +92,17 @@ impl Maglev {
 
     /// Exact share of the keyspace owned by each member (its entries / table size).
     pub fn shares(&self) -> Vec<f64> {
-        let mut shares = vec![0f64; self.members];
-        for &o in &self.table {
-            shares[o as usize] += 1.0 / self.table.len() as f64;
+        self.shares_among(&super::All)
+    }
+
+    /// Exact shares when only `view`'s eligible members take keys: an
+    /// ineligible member's entries count for the next eligible entry's owner.
+    pub fn shares_among(&self, view: &dyn View) -> Vec<f64> {
+        let mut entries = vec![0usize; self.members];
+        for o in super::next_eligible(&self.table, view).into_iter().flatten() {
+            entries[o as usize] += 1;
         }
-        shares
+        entries.iter().map(|&e| e as f64 / self.table.len() as f64).collect()
     }
 }
 
@@ -119,6 +125,10 @@ impl Balancer for Maglev {
 
     fn overflows(&self) -> u64 {
         self.bound.as_ref().map_or(0, Bound::overflows)
+    }
+
+    fn keyspace_shares(&self, view: &dyn View) -> Option<Vec<f64>> {
+        Some(self.shares_among(view))
     }
 }
 

@@ -132,6 +132,30 @@ pub trait Balancer: Send + Sync + std::fmt::Debug {
     fn overflows(&self) -> u64 {
         0
     }
+
+    /// For hash algorithms: each member's exact share of the keyspace given
+    /// who is eligible now (an ineligible member's keys counted where they go).
+    fn keyspace_shares(&self, _view: &dyn View) -> Option<Vec<f64>> {
+        None
+    }
+}
+
+/// For each slot of a circular owner list, the first eligible owner at or
+/// after it (None everywhere when nobody is eligible).
+pub(crate) fn next_eligible(owners: &[u32], view: &dyn View) -> Vec<Option<u32>> {
+    let n = owners.len();
+    let mut out = vec![None; n];
+    let mut next = None;
+    for i in (0..2 * n).rev() {
+        let o = owners[i % n];
+        if view.is_eligible(o as usize) {
+            next = Some(o);
+        }
+        if i < n {
+            out[i] = next;
+        }
+    }
+    out
 }
 
 /// The 64-bit hash of a request key: XXH3, stable across processes and machines.

@@ -111,21 +111,30 @@ impl Ring {
 
     /// Exact share of the 64-bit keyspace owned by each member (arc lengths).
     pub fn shares(&self) -> Vec<f64> {
-        let mut shares = vec![0f64; self.members];
+        self.shares_among(&super::All)
+    }
+
+    /// Exact shares when only `view`'s eligible members take keys: an
+    /// ineligible member's arcs count for the next eligible one along the ring.
+    pub fn shares_among(&self, view: &dyn View) -> Vec<f64> {
+        let mut arcs = vec![0u128; self.members];
         let n = self.positions.len();
-        for i in 0..n {
+        let owners = super::next_eligible(&self.owners, view);
+        for (i, owner) in owners.iter().enumerate() {
+            let Some(owner) = owner else { continue };
             let prev = if i == 0 {
                 self.positions[n - 1]
             } else {
                 self.positions[i - 1]
             };
-            let arc = self.positions[i].wrapping_sub(prev);
-            shares[self.owners[i] as usize] += arc as f64 / 2f64.powi(64);
+            let arc = if n == 1 {
+                1u128 << 64
+            } else {
+                self.positions[i].wrapping_sub(prev) as u128
+            };
+            arcs[*owner as usize] += arc;
         }
-        if n == 1 {
-            shares[self.owners[0] as usize] = 1.0;
-        }
-        shares
+        arcs.iter().map(|&a| a as f64 / 2f64.powi(64)).collect()
     }
 }
 
@@ -148,6 +157,10 @@ impl Balancer for Ring {
 
     fn overflows(&self) -> u64 {
         self.bound.as_ref().map_or(0, Bound::overflows)
+    }
+
+    fn keyspace_shares(&self, view: &dyn View) -> Option<Vec<f64>> {
+        Some(self.shares_among(view))
     }
 }
 

@@ -79,7 +79,16 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
         path: path.display().to_string(),
         source,
     })?;
-    parse(&src)
+    let mut config = parse(&src)?;
+    if let Some(AccessLogConfig {
+        sink: LogSink::File(p), ..
+    }) = &mut config.access_log
+    {
+        if p.is_relative() {
+            *p = path.parent().unwrap_or(Path::new(".")).join(&*p);
+        }
+    }
+    Ok(config)
 }
 
 /// Validates config text. All problems are reported together.

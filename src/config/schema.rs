@@ -24,6 +24,14 @@ pub struct RawAdmin {
     pub address: String,
 }
 
+/// `access_log`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAccessLog {
+    pub path: Option<String>,
+    pub format: Option<String>,
+}
+
 /// One entry of `upstreams`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -6,6 +6,7 @@
 use http::{HeaderName, HeaderValue, Method};
 use std::fmt;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// A whole, valid configuration.
@@ -14,6 +15,8 @@ pub struct Config {
     pub listeners: Vec<ListenerConfig>,
     /// The admin listener's address; none when absent.
     pub admin: Option<SocketAddr>,
+    /// Off when absent.
+    pub access_log: Option<AccessLogConfig>,
     /// Runtime worker threads; 0 means one per core.
     pub workers: usize,
     pub shutdown_timeout: Duration,
@@ -186,4 +189,27 @@ pub enum HostMatch {
     Exact(String),
     /// `*.example.com` stored as `.example.com`: any subdomain, at any depth, not the bare domain.
     Suffix(String),
+}
+
+/// `access_log`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessLogConfig {
+    pub sink: LogSink,
+    pub format: LogFormat,
+}
+
+/// Where access-log lines go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogSink {
+    Stderr,
+    Stdout,
+    /// Absolute once loaded from a file (relative paths resolve against the config's directory).
+    File(PathBuf),
+}
+
+/// How access-log lines look.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Json,
+    Text,
 }

@@ -3,7 +3,7 @@
 //! Each listener, upstream, server and route is deserialized on its own, so one
 //! bad entry does not hide the problems of the others.
 
-use super::schema::{RawAdmin, RawListener, RawMatch, RawRoute};
+use super::schema::{RawAccessLog, RawAdmin, RawListener, RawMatch, RawRoute};
 use super::types::*;
 use super::{parse_duration, upstream, Problem};
 use http::{HeaderName, HeaderValue, Method};
@@ -107,6 +107,7 @@ pub(super) fn validate(root: Value) -> (Option<Config>, Vec<Problem>) {
     let (mut listeners, mut upstreams_v, mut routes_v) = (None, None, None);
     let mut workers = 0usize;
     let mut admin = None;
+    let mut access_log = None;
     let mut shutdown_timeout = Duration::from_secs(30);
     for (k, v) in map {
         let Some(key) = k.as_str().map(str::to_string) else {
@@ -129,7 +130,7 @@ pub(super) fn validate(root: Value) -> (Option<Config>, Vec<Problem>) {
             },
             "admin" => admin = validate_admin(&mut cx, v),
             "limits" => cx.unsupported("limits", "downstream limits"),
-            "access_log" => cx.unsupported("access_log", "access log"),
+            "access_log" => access_log = validate_access_log(&mut cx, v),
             other => cx.err(other, format!("unknown key; expected one of: {}", TOP_KEYS.join(", "))),
         }
     }
@@ -146,12 +147,35 @@ pub(super) fn validate(root: Value) -> (Option<Config>, Vec<Problem>) {
     let config = Config {
         listeners,
         admin,
+        access_log,
         workers,
         shutdown_timeout,
         upstreams,
         routes,
     };
     (Some(config), cx.problems)
+}
+
+fn validate_access_log(cx: &mut Ctx, value: Value) -> Option<AccessLogConfig> {
+    let raw = cx.de::<RawAccessLog>(value, "access_log")?;
+    let sink = match raw.path.as_deref() {
+        None | Some("stderr") => LogSink::Stderr,
+        Some("stdout") => LogSink::Stdout,
+        Some("") => {
+            cx.err("access_log.path", "empty; use stderr, stdout or a file path");
+            return None;
+        }
+        Some(p) => LogSink::File(p.into()),
+    };
+    let format = match raw.format.as_deref() {
+        None | Some("json") => LogFormat::Json,
+        Some("text") => LogFormat::Text,
+        Some(other) => {
+            cx.err("access_log.format", format!("`{other}` is not json or text"));
+            return None;
+        }
+    };
+    Some(AccessLogConfig { sink, format })
 }
 
 fn validate_admin(cx: &mut Ctx, value: Value) -> Option<SocketAddr> {

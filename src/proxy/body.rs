@@ -1,6 +1,9 @@
 //! The response body fulcrum sends downstream: an upstream's body streamed
-//! through untouched, or a short body fulcrum wrote itself.
+//! through untouched, or a short body fulcrum wrote itself. It carries the
+//! request's in-flight guard and its completion record, both released when
+//! the body ends (or is dropped because the client went away).
 
+use super::done::Done;
 use crate::upstream::InFlight;
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
@@ -8,19 +11,49 @@ use hyper::body::Incoming;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-/// A downstream response body.
 #[derive(Debug)]
-pub enum ProxyBody {
-    /// Streamed from the upstream frame by frame, never buffered whole. The
-    /// guard keeps the request counted in flight until the body ends.
-    Upstream(Incoming, Option<InFlight>),
+enum Inner {
+    /// Streamed from the upstream frame by frame, never buffered whole.
+    Upstream(Incoming),
     /// Written by fulcrum (errors); `None` once sent.
     Full(Option<Bytes>),
 }
 
+/// A downstream response body.
+#[derive(Debug)]
+pub struct ProxyBody {
+    inner: Inner,
+    guard: Option<InFlight>,
+    done: Option<Done>,
+}
+
 impl ProxyBody {
+    /// An upstream body; `guard` keeps the request counted in flight until it ends.
+    pub fn upstream(body: Incoming, guard: InFlight) -> Self {
+        Self {
+            inner: Inner::Upstream(body),
+            guard: Some(guard),
+            done: None,
+        }
+    }
+
     pub fn text(text: impl Into<Bytes>) -> Self {
-        ProxyBody::Full(Some(text.into()))
+        Self {
+            inner: Inner::Full(Some(text.into())),
+            guard: None,
+            done: None,
+        }
+    }
+
+    /// Attaches the record written when the body ends.
+    pub fn with_done(mut self, done: Done) -> Self {
+        self.done = Some(done);
+        self
+    }
+
+    fn finish(&mut self) {
+        self.guard.take();
+        self.done.take();
     }
 }
 
@@ -29,29 +62,34 @@ impl Body for ProxyBody {
     type Error = hyper::Error;
 
     fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
-        match self.get_mut() {
-            ProxyBody::Upstream(body, guard) => {
-                let polled = Pin::new(body).poll_frame(cx);
-                if matches!(polled, Poll::Ready(None) | Poll::Ready(Some(Err(_)))) {
-                    guard.take();
+        let this = self.get_mut();
+        let polled = match &mut this.inner {
+            Inner::Upstream(body) => Pin::new(body).poll_frame(cx),
+            Inner::Full(data) => Poll::Ready(data.take().map(|d| Ok(Frame::data(d)))),
+        };
+        match &polled {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let (Some(done), Some(data)) = (this.done.as_mut(), frame.data_ref()) {
+                    done.bytes += data.len() as u64;
                 }
-                polled
             }
-            ProxyBody::Full(data) => Poll::Ready(data.take().map(|d| Ok(Frame::data(d)))),
+            Poll::Ready(None) | Poll::Ready(Some(Err(_))) => this.finish(),
+            Poll::Pending => {}
         }
+        polled
     }
 
     fn is_end_stream(&self) -> bool {
-        match self {
-            ProxyBody::Upstream(body, _) => body.is_end_stream(),
-            ProxyBody::Full(data) => data.is_none(),
+        match &self.inner {
+            Inner::Upstream(body) => body.is_end_stream(),
+            Inner::Full(data) => data.is_none(),
         }
     }
 
     fn size_hint(&self) -> SizeHint {
-        match self {
-            ProxyBody::Upstream(body, _) => body.size_hint(),
-            ProxyBody::Full(data) => SizeHint::with_exact(data.as_ref().map_or(0, |d| d.len() as u64)),
+        match &self.inner {
+            Inner::Upstream(body) => body.size_hint(),
+            Inner::Full(data) => SizeHint::with_exact(data.as_ref().map_or(0, |d| d.len() as u64)),
         }
     }
 }

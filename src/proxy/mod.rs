@@ -3,7 +3,9 @@
 
 mod body;
 pub mod client;
+mod done;
 mod error;
+mod forward;
 mod headers;
 mod outlier;
 
@@ -11,12 +13,10 @@ pub use body::ProxyBody;
 pub use error::{chain as error_chain, ProxyError};
 
 use crate::metrics::Metrics;
-use crate::route::{self, RouteInput};
 use crate::state::Snapshot;
-use crate::upstream::{InFlight, KeyInput};
 use arc_swap::ArcSwap;
-use http::uri::{PathAndQuery, Scheme};
-use http::{Request, Response, Uri, Version};
+use done::{Done, Info, Seen};
+use http::{Request, Response};
 use hyper::body::Incoming;
 use std::convert::Infallible;
 use std::future::Future;
@@ -24,6 +24,7 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::{Instant, SystemTime};
 
 /// The tower service of one downstream connection.
 #[derive(Clone)]
@@ -52,8 +53,19 @@ impl tower::Service<Request<Incoming>> for ProxyService {
         // One load per request: the request finishes on the snapshot it started with.
         let snapshot = self.state.load_full();
         let (peer, metrics) = (self.peer, self.metrics.clone());
+        let start = Instant::now();
+        let seen = snapshot.access_log.as_ref().map(|_| Seen {
+            time: SystemTime::now(),
+            client: peer,
+            method: req.method().to_string(),
+            host: crate::route::request_host(req.headers(), req.uri())
+                .unwrap_or("")
+                .to_string(),
+            path: req.uri().path_and_query().map_or("/", |p| p.as_str()).to_string(),
+        });
         Box::pin(async move {
-            Ok(match forward(&snapshot, &metrics, peer, req).await {
+            let mut info = Info::default();
+            let resp = match forward::forward(&snapshot, &metrics, peer, req, &mut info).await {
                 Ok(resp) => resp,
                 Err(e) => {
                     if e.status().is_server_error() {
@@ -63,106 +75,23 @@ impl tower::Service<Request<Incoming>> for ProxyService {
                     }
                     e.into_response()
                 }
-            })
+            };
+            let status = resp.status().as_u16();
+            let [route, upstream, server] = info.labels(&snapshot);
+            metrics
+                .requests
+                .with_label_values(&[route, upstream, server, resp.status().as_str()])
+                .inc();
+            let done = Done {
+                snapshot: snapshot.clone(),
+                metrics,
+                info,
+                status,
+                start,
+                bytes: 0,
+                seen,
+            };
+            Ok(resp.map(|body| body.with_done(done)))
         })
     }
-}
-
-async fn forward(
-    snap: &Snapshot,
-    metrics: &Arc<Metrics>,
-    peer: SocketAddr,
-    req: Request<Incoming>,
-) -> Result<Response<ProxyBody>, ProxyError> {
-    let (mut parts, body) = req.into_parts();
-    let (upstream_index, server_index, new_path) = {
-        let host = route::request_host(&parts.headers, &parts.uri);
-        let path = parts.uri.path();
-        let input = RouteInput {
-            method: &parts.method,
-            host,
-            path,
-            headers: &parts.headers,
-        };
-        let Some(route) = snap.router.find(&input) else {
-            return Err(ProxyError::NoRoute {
-                method: parts.method.to_string(),
-                host: host.unwrap_or("").to_string(),
-                path: path.to_string(),
-            });
-        };
-        let upstream = &snap.upstreams[route.upstream];
-        let key_input = KeyInput {
-            headers: &parts.headers,
-            path,
-            query: parts.uri.query(),
-            host,
-            client_ip: peer.ip(),
-        };
-        let (server, _why) = upstream.select(&key_input)?;
-        let new_path = match (&route.path_prefix, route.strip_prefix) {
-            (Some(prefix), true) => {
-                let pq = parts.uri.path_and_query().map_or("/", PathAndQuery::as_str);
-                Some(route::strip_prefix(pq, prefix))
-            }
-            _ => None,
-        };
-        (route.upstream, server, new_path)
-    };
-    let upstream = &snap.upstreams[upstream_index];
-    let server = &upstream.servers[server_index];
-
-    let authority = parts.uri.authority().map(|a| a.as_str().to_owned());
-    headers::prepare_request(&mut parts.headers, authority.as_deref(), peer.ip(), "http");
-    let path_and_query = match new_path {
-        Some(p) => PathAndQuery::try_from(p).ok(),
-        None => parts.uri.path_and_query().cloned(),
-    };
-    let mut uri = http::uri::Parts::default();
-    uri.scheme = Some(Scheme::HTTP);
-    uri.authority = Some(server.authority.clone());
-    uri.path_and_query = Some(path_and_query.unwrap_or_else(|| PathAndQuery::from_static("/")));
-    parts.uri = Uri::from_parts(uri).expect("scheme, authority and path make a URI");
-    parts.version = Version::HTTP_11;
-
-    let client = &snap.clients[upstream_index];
-    let guard = InFlight::start(&server.load);
-    let sent = tokio::time::timeout(
-        upstream.response_timeout,
-        client.request(Request::from_parts(parts, body)),
-    )
-    .await;
-    let failed = match &sent {
-        Ok(Ok(resp)) => resp.status().is_server_error(),
-        _ => true,
-    };
-    outlier::record(upstream, server_index, failed, metrics);
-    let resp = match sent {
-        Err(_) => {
-            return Err(ProxyError::Timeout {
-                upstream: upstream.name.clone(),
-                server: server.id.clone(),
-                timeout: upstream.response_timeout,
-            })
-        }
-        Ok(Err(e)) if e.is_connect() => {
-            return Err(ProxyError::Connect {
-                upstream: upstream.name.clone(),
-                server: server.id.clone(),
-                cause: error::chain(&e),
-            })
-        }
-        Ok(Err(e)) => {
-            return Err(ProxyError::BadResponse {
-                upstream: upstream.name.clone(),
-                server: server.id.clone(),
-                cause: error::chain(&e),
-            })
-        }
-        Ok(Ok(resp)) => resp,
-    };
-    guard.response_head();
-    let (mut parts, body) = resp.into_parts();
-    headers::remove_hop_by_hop(&mut parts.headers);
-    Ok(Response::from_parts(parts, ProxyBody::Upstream(body, Some(guard))))
 }

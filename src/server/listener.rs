@@ -23,15 +23,16 @@ pub struct Running {
 }
 
 /// Starts accepting on `listener` until told to stop.
-pub fn start(listener: TcpListener, shared: Arc<Shared>) -> Running {
+/// `label` (the configured address) names the listener in metrics.
+pub fn start(listener: TcpListener, label: String, shared: Arc<Shared>) -> Running {
     let bound = listener.local_addr().expect("a bound listener has an address");
     let (stop, stopped) = watch::channel(false);
     tracing::info!("listening on {bound}");
-    let task = tokio::spawn(accept_loop(listener, shared, stopped));
+    let task = tokio::spawn(accept_loop(listener, label, shared, stopped));
     Running { bound, stop, task }
 }
 
-async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+async fn accept_loop(listener: TcpListener, label: String, shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder.http1().timer(TokioTimer::new()).keep_alive(true);
     builder.http2().timer(TokioTimer::new());
@@ -41,7 +42,7 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut stop: watch
             _ = stop.wait_for(|s| *s) => break,
         };
         match accepted {
-            Ok((stream, peer)) => serve_connection(stream, peer, &builder, &shared),
+            Ok((stream, peer)) => serve_connection(stream, peer, &label, &builder, &shared),
             Err(e) => {
                 tracing::warn!("accept failed: {e}; backing off {ACCEPT_BACKOFF:?}");
                 tokio::time::sleep(ACCEPT_BACKOFF).await;
@@ -53,7 +54,13 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut stop: watch
     }
 }
 
-fn serve_connection(stream: TcpStream, peer: SocketAddr, builder: &auto::Builder<TokioExecutor>, shared: &Arc<Shared>) {
+fn serve_connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    listener: &str,
+    builder: &auto::Builder<TokioExecutor>,
+    shared: &Arc<Shared>,
+) {
     let _ = stream.set_nodelay(true);
     let service = TowerToHyperService::new(ProxyService::new(shared.state.clone(), shared.metrics.clone(), peer));
     let conn = builder.serve_connection(TokioIo::new(stream), service).into_owned();
@@ -62,9 +69,31 @@ fn serve_connection(stream: TcpStream, peer: SocketAddr, builder: &auto::Builder
         return; // shutting down: the connection is dropped unserved
     };
     let conn = graceful.watch(conn);
+    let open = shared.metrics.downstream_connections.with_label_values(&[listener]);
+    let metrics = shared.metrics.clone();
+    open.inc();
     tokio::spawn(async move {
         if let Err(e) = conn.await {
             tracing::debug!("connection from {peer}: {e}");
+            if let Some(reason) = rejected(e.as_ref()) {
+                metrics.requests_rejected.with_label_values(&[reason]).inc();
+            }
         }
+        open.dec();
     });
+}
+
+/// The `fulcrum_requests_rejected_total` reason for a connection error, if it
+/// was a request hyper refused.
+fn rejected(e: &(dyn std::error::Error + 'static)) -> Option<&'static str> {
+    let e = e.downcast_ref::<hyper::Error>()?;
+    if e.is_parse_too_large() {
+        Some("header_too_large")
+    } else if e.is_parse() || e.is_parse_status() {
+        Some("bad_request")
+    } else if e.is_timeout() {
+        Some("header_timeout")
+    } else {
+        None
+    }
 }

@@ -36,6 +36,8 @@ pub enum ServerError {
         address: SocketAddr,
         source: std::io::Error,
     },
+    #[error("cannot open the access log: {0}")]
+    AccessLog(std::io::Error),
 }
 
 /// Everything the listeners, reload and admin share.
@@ -92,7 +94,9 @@ impl Server {
         let metrics = Metrics::new();
         metrics.stamp_success();
         let shared = Arc::new(Shared {
-            state: Arc::new(ArcSwap::from_pointee(Snapshot::build(config, 1, None))),
+            state: Arc::new(ArcSwap::from_pointee(
+                Snapshot::build(config, 1, None).map_err(ServerError::AccessLog)?,
+            )),
             metrics: Arc::new(metrics),
             probes: Mutex::new(None),
             config_path,
@@ -127,7 +131,10 @@ impl Server {
         {
             let mut running = self.shared.listeners.lock().await;
             for (configured, l) in self.pending {
-                running.insert(configured, listener::start(l, self.shared.clone()));
+                running.insert(
+                    configured,
+                    listener::start(l, configured.to_string(), self.shared.clone()),
+                );
             }
         }
         let handle = Handle {
@@ -178,6 +185,13 @@ impl Handle {
 
     pub fn shared(&self) -> &Arc<Shared> {
         &self.shared
+    }
+
+    /// Reopens the access log file (after rotation).
+    pub fn reopen_logs(&self) {
+        if let Some(log) = &self.shared.state.load().access_log {
+            log.reopen();
+        }
     }
 
     /// Re-reads the config file and applies it; counted in the metrics.

@@ -80,11 +80,11 @@ pub async fn apply(shared: &Arc<Shared>, config: Config) -> Result<u64, ReloadEr
         tracing::warn!("admin.address changes take effect on restart; the admin listener stays where it is");
     }
     let version = old.version + 1;
-    let next = Snapshot::build(&config, version, Some(&old));
+    let next = Snapshot::build(&config, version, Some(&old)).map_err(ServerError::AccessLog)?;
     shared.state.store(Arc::new(next));
     shared.start_probes();
     for (address, l) in added {
-        running.insert(address, listener::start(l, shared.clone()));
+        running.insert(address, listener::start(l, address.to_string(), shared.clone()));
     }
     let removed: Vec<_> = running
         .keys()

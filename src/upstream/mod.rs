@@ -19,6 +19,7 @@ use crate::config::{Balance, Fallback, HashPolicy, KeySource, OutlierConfig, Ups
 use crate::health::{Health, Transition};
 use http::uri::Authority;
 use std::net::SocketAddr;
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -46,6 +47,8 @@ pub struct Upstream {
     balancer: Box<dyn Balancer>,
     hash: Option<HashRuntime>,
     outlier: Option<OutlierConfig>,
+    /// Keys a load bound sent past their home, counted across reloads.
+    overflow_count: Arc<AtomicU64>,
 }
 
 #[derive(Debug)]
@@ -76,8 +79,13 @@ pub enum SelectError {
 }
 
 /// Builds the balancer a config asks for.
-fn balancer(balance: &Balance, members: &[Member], servers: &[Server]) -> Box<dyn Balancer> {
-    let bound = |p: &HashPolicy| p.bounded_load.map(|c| Bound::new(c, members));
+fn balancer(
+    balance: &Balance,
+    members: &[Member],
+    servers: &[Server],
+    overflows: &Arc<AtomicU64>,
+) -> Box<dyn Balancer> {
+    let bound = |p: &HashPolicy| p.bounded_load.map(|c| Bound::counting(c, members, overflows.clone()));
     match balance {
         Balance::RoundRobin => Box::new(RoundRobinPick::new(members)),
         Balance::WeightedRoundRobin => Box::new(WeightedRoundRobin::new(members)),
@@ -132,6 +140,7 @@ impl Upstream {
                 }
             })
             .collect();
+        let overflow_count = previous.map_or_else(Arc::default, |p| p.overflow_count.clone());
         let hash = cfg.balance.hash().map(|policy| HashRuntime {
             policy: policy.clone(),
             random: RandomPick::new(&members),
@@ -141,7 +150,8 @@ impl Upstream {
             name: cfg.name.clone(),
             connect_timeout: cfg.connect_timeout,
             response_timeout: cfg.response_timeout,
-            balancer: balancer(&cfg.balance, &members, &servers),
+            balancer: balancer(&cfg.balance, &members, &servers, &overflow_count),
+            overflow_count,
             servers,
             hash,
             outlier: cfg.outlier_detection.clone(),
@@ -160,9 +170,15 @@ impl Upstream {
         self.servers[server].health.live(failed, cfg, may_eject)
     }
 
-    /// Keys a load bound sent past their home so far.
+    /// Keys a load bound sent past their home so far (kept across reloads).
     pub fn overflows(&self) -> u64 {
-        self.balancer.overflows()
+        self.overflow_count.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Each server's exact keyspace share given live eligibility; None for
+    /// algorithms that do not hash.
+    pub fn keyspace_shares(&self) -> Option<Vec<f64>> {
+        self.balancer.keyspace_shares(&LiveView::new(&self.servers))
     }
 
     /// Picks a server for a request from the servers' live state.

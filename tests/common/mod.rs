@@ -4,6 +4,7 @@
 pub mod backend;
 pub mod client;
 pub mod process;
+pub mod prom;
 
 pub use backend::{spawn_backend, spawn_slow_backend, Backend, Recorded};
 pub use client::{client, h2_client, send, Reply};

@@ -116,3 +116,22 @@ pub fn spawn_proc(yaml: &str) -> Proc {
         _dir: dir,
     }
 }
+
+/// A tool the tests need from the system (e.g. promtool). Missing: None on a
+/// developer machine (the test says so and passes), but a failure under CI,
+/// whose `.ci/run` installs it.
+pub fn tool(name: &str) -> Option<PathBuf> {
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|p| p.join(name))
+            .find(|p| p.is_file())
+    });
+    if found.is_none() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{name} is not installed; .ci/run installs it"
+        );
+        eprintln!("{name} not installed: skipping (CI installs it)");
+    }
+    found
+}

@@ -1,0 +1,252 @@
+//! The access log: one line per request, JSON or text, to stderr, stdout or a
+//! file. Lines go through a bounded channel to a writer thread, so the proxy
+//! never waits on the disk; if the writer falls 64K lines behind, new lines
+//! are dropped and counted rather than stalling traffic. The file is reopened
+//! on request (SIGUSR1) for rotation.
+
+use crate::config::{AccessLogConfig, LogFormat, LogSink};
+use serde_json::json;
+use std::fs::{File, OpenOptions};
+use std::io::{self, BufWriter, Write};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TryRecvError, TrySendError};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+const QUEUE: usize = 65_536;
+
+/// One request, as logged.
+#[derive(Debug)]
+pub struct Entry {
+    pub time: SystemTime,
+    pub client: SocketAddr,
+    pub method: String,
+    pub host: String,
+    pub path: String,
+    pub status: u16,
+    pub route: String,
+    pub upstream: String,
+    pub server: String,
+    pub duration_ms: f64,
+    pub bytes: u64,
+    /// Hash key source used, e.g. `header:x-user` or `fallback:random`.
+    pub key: Option<String>,
+}
+
+enum Msg {
+    Entry(Box<Entry>),
+    Reopen,
+}
+
+/// A running access log.
+#[derive(Debug)]
+pub struct AccessLog {
+    pub config: AccessLogConfig,
+    tx: SyncSender<Msg>,
+    dropped: AtomicU64,
+}
+
+impl AccessLog {
+    /// Opens the sink (a file is created if missing, appended to otherwise)
+    /// and starts the writer thread.
+    pub fn start(config: &AccessLogConfig) -> io::Result<Self> {
+        let out = open(&config.sink)?;
+        let (tx, rx) = sync_channel(QUEUE);
+        let (sink, format) = (config.sink.clone(), config.format);
+        std::thread::Builder::new()
+            .name("access-log".into())
+            .spawn(move || writer(rx, out, sink, format))?;
+        Ok(Self {
+            config: config.clone(),
+            tx,
+            dropped: AtomicU64::new(0),
+        })
+    }
+
+    /// Queues a line; never blocks.
+    pub fn write(&self, entry: Entry) {
+        if let Err(TrySendError::Full(_)) = self.tx.try_send(Msg::Entry(Box::new(entry))) {
+            if self.dropped.fetch_add(1, Ordering::Relaxed).is_multiple_of(10_000) {
+                tracing::warn!("access log writer is behind: dropping lines");
+            }
+        }
+    }
+
+    /// Reopens a file sink (after rotation moved it away).
+    pub fn reopen(&self) {
+        let _ = self.tx.send(Msg::Reopen);
+    }
+
+    /// Lines dropped because the writer was behind.
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+}
+
+fn open(sink: &LogSink) -> io::Result<Box<dyn Write + Send>> {
+    Ok(match sink {
+        LogSink::Stderr => Box::new(io::stderr()),
+        LogSink::Stdout => Box::new(io::stdout()),
+        LogSink::File(p) => Box::new(OpenOptions::new().create(true).append(true).open(p)?) as Box<File>,
+    })
+}
+
+fn writer(rx: Receiver<Msg>, out: Box<dyn Write + Send>, sink: LogSink, format: LogFormat) {
+    let mut out = BufWriter::new(out);
+    loop {
+        let msg = match rx.try_recv() {
+            Ok(m) => m,
+            Err(TryRecvError::Empty) => {
+                let _ = out.flush();
+                match rx.recv() {
+                    Ok(m) => m,
+                    Err(_) => return,
+                }
+            }
+            Err(TryRecvError::Disconnected) => {
+                let _ = out.flush();
+                return;
+            }
+        };
+        match msg {
+            Msg::Entry(e) => {
+                let _ = writeln!(out, "{}", line(&e, format));
+            }
+            Msg::Reopen => {
+                let _ = out.flush();
+                match open(&sink) {
+                    Ok(f) => out = BufWriter::new(f),
+                    Err(e) => tracing::error!("cannot reopen the access log: {e}"),
+                }
+            }
+        }
+    }
+}
+
+/// Formats one entry.
+pub fn line(e: &Entry, format: LogFormat) -> String {
+    let time = rfc3339(e.time);
+    let key = e.key.as_deref().unwrap_or("");
+    match format {
+        LogFormat::Json => json!({
+            "time": time,
+            "client": e.client.to_string(),
+            "method": e.method,
+            "host": e.host,
+            "path": e.path,
+            "status": e.status,
+            "route": e.route,
+            "upstream": e.upstream,
+            "server": e.server,
+            "duration_ms": (e.duration_ms * 1000.0).round() / 1000.0,
+            "bytes": e.bytes,
+            "key": key,
+        })
+        .to_string(),
+        LogFormat::Text => format!(
+            "{time} {} \"{} {}{}\" {} route={} upstream={} server={} {:.3}ms {}B key={}",
+            e.client,
+            e.method,
+            e.host,
+            e.path,
+            e.status,
+            dash(&e.route),
+            dash(&e.upstream),
+            dash(&e.server),
+            e.duration_ms,
+            e.bytes,
+            dash(key)
+        ),
+    }
+}
+
+fn dash(s: &str) -> &str {
+    if s.is_empty() {
+        "-"
+    } else {
+        s
+    }
+}
+
+/// UTC time as `2026-11-24T05:00:00.123Z`.
+pub fn rfc3339(t: SystemTime) -> String {
+    let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let secs = d.as_secs();
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    // civil date from days since 1970-01-01 (Howard Hinnant's algorithm)
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + (month <= 2) as i64;
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        d.subsec_millis()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn rfc3339_dates() {
+        assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00.000Z");
+        assert_eq!(
+            rfc3339(UNIX_EPOCH + Duration::from_millis(1_795_496_400_123)),
+            "2026-11-24T05:00:00.123Z"
+        );
+        assert_eq!(
+            rfc3339(UNIX_EPOCH + Duration::from_secs(951_782_400)),
+            "2000-02-29T00:00:00.000Z"
+        );
+    }
+
+    #[test]
+    fn lines_carry_every_field() {
+        let e = Entry {
+            time: UNIX_EPOCH,
+            client: "10.0.0.1:5000".parse().unwrap(),
+            method: "GET".into(),
+            host: "a.example".into(),
+            path: "/x?y=1".into(),
+            status: 200,
+            route: "api".into(),
+            upstream: "api".into(),
+            server: "10.0.0.9:80".into(),
+            duration_ms: 1.5,
+            bytes: 42,
+            key: Some("header:x-user".into()),
+        };
+        let j: serde_json::Value = serde_json::from_str(&line(&e, LogFormat::Json)).unwrap();
+        for field in [
+            "time",
+            "client",
+            "method",
+            "host",
+            "path",
+            "status",
+            "route",
+            "upstream",
+            "server",
+            "duration_ms",
+            "bytes",
+            "key",
+        ] {
+            assert!(j.get(field).is_some(), "{field} missing");
+        }
+        assert_eq!(j["key"], "header:x-user");
+        assert_eq!(
+            line(&e, LogFormat::Text),
+            "1970-01-01T00:00:00.000Z 10.0.0.1:5000 \"GET a.example/x?y=1\" 200 route=api upstream=api server=10.0.0.9:80 1.500ms 42B key=header:x-user"
+        );
+    }
+}

@@ -1,0 +1,130 @@
+//! Route, select and forward one request; fills in `Info` as it learns where
+//! the request goes, so errors are labelled as precisely as successes.
+
+use super::body::ProxyBody;
+use super::done::Info;
+use super::{error, headers, outlier, ProxyError};
+use crate::metrics::Metrics;
+use crate::route::{self, RouteInput};
+use crate::state::Snapshot;
+use crate::upstream::{InFlight, KeyInput, Why};
+use http::uri::{PathAndQuery, Scheme};
+use http::{Request, Response, Uri, Version};
+use hyper::body::Incoming;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+pub async fn forward(
+    snap: &Snapshot,
+    metrics: &Arc<Metrics>,
+    peer: SocketAddr,
+    req: Request<Incoming>,
+    info: &mut Info,
+) -> Result<Response<ProxyBody>, ProxyError> {
+    let (mut parts, body) = req.into_parts();
+    let new_path = {
+        let host = route::request_host(&parts.headers, &parts.uri);
+        let path = parts.uri.path();
+        let input = RouteInput {
+            method: &parts.method,
+            host,
+            path,
+            headers: &parts.headers,
+        };
+        let Some(route_index) = snap.router.find_index(&input) else {
+            return Err(ProxyError::NoRoute {
+                method: parts.method.to_string(),
+                host: host.unwrap_or("").to_string(),
+                path: path.to_string(),
+            });
+        };
+        let route = &snap.config.routes[route_index];
+        info.route = Some(route_index);
+        info.upstream = Some(route.upstream);
+        let upstream = &snap.upstreams[route.upstream];
+        let key_input = KeyInput {
+            headers: &parts.headers,
+            path,
+            query: parts.uri.query(),
+            host,
+            client_ip: peer.ip(),
+        };
+        let (server, why) = upstream.select(&key_input)?;
+        info.server = Some(server);
+        if let Why::Fallback(f) = why {
+            metrics
+                .hash_key_missing
+                .with_label_values(&[&upstream.name, &f.to_string()])
+                .inc();
+        }
+        if snap.access_log.is_some() {
+            info.key = match why {
+                Why::Turn => None,
+                Why::Key(source) => Some(source.to_string()),
+                Why::Fallback(f) => Some(format!("fallback:{f}")),
+            };
+        }
+        match (&route.path_prefix, route.strip_prefix) {
+            (Some(prefix), true) => {
+                let pq = parts.uri.path_and_query().map_or("/", PathAndQuery::as_str);
+                Some(route::strip_prefix(pq, prefix))
+            }
+            _ => None,
+        }
+    };
+    let (upstream_index, server_index) = (info.upstream.unwrap_or(0), info.server.unwrap_or(0));
+    let upstream = &snap.upstreams[upstream_index];
+    let server = &upstream.servers[server_index];
+
+    let authority = parts.uri.authority().map(|a| a.as_str().to_owned());
+    headers::prepare_request(&mut parts.headers, authority.as_deref(), peer.ip(), "http");
+    let path_and_query = match new_path {
+        Some(p) => PathAndQuery::try_from(p).ok(),
+        None => parts.uri.path_and_query().cloned(),
+    };
+    let mut uri = http::uri::Parts::default();
+    uri.scheme = Some(Scheme::HTTP);
+    uri.authority = Some(server.authority.clone());
+    uri.path_and_query = Some(path_and_query.unwrap_or_else(|| PathAndQuery::from_static("/")));
+    parts.uri = Uri::from_parts(uri).expect("scheme, authority and path make a URI");
+    parts.version = Version::HTTP_11;
+
+    let client = &snap.clients[upstream_index];
+    let guard = InFlight::start(&server.load);
+    let request = client.request(Request::from_parts(parts, body));
+    let sent = tokio::time::timeout(upstream.response_timeout, request).await;
+    let failed = match &sent {
+        Ok(Ok(resp)) => resp.status().is_server_error(),
+        _ => true,
+    };
+    outlier::record(upstream, server_index, failed, metrics);
+    let (name, id) = (upstream.name.clone(), server.id.clone());
+    let resp = match sent {
+        Err(_) => {
+            return Err(ProxyError::Timeout {
+                upstream: name,
+                server: id,
+                timeout: upstream.response_timeout,
+            })
+        }
+        Ok(Err(e)) if e.is_connect() => {
+            return Err(ProxyError::Connect {
+                upstream: name,
+                server: id,
+                cause: error::chain(&e),
+            })
+        }
+        Ok(Err(e)) => {
+            return Err(ProxyError::BadResponse {
+                upstream: name,
+                server: id,
+                cause: error::chain(&e),
+            })
+        }
+        Ok(Ok(resp)) => resp,
+    };
+    guard.response_head();
+    let (mut parts, body) = resp.into_parts();
+    headers::remove_hop_by_hop(&mut parts.headers);
+    Ok(Response::from_parts(parts, ProxyBody::upstream(body, guard)))
+}
