@@ -43,7 +43,7 @@ async fn prometheus_counts_exactly_the_requests_sent() {
             .unwrap(),
     );
     let c = client();
-    let sent = 137;
+    let sent: u64 = 137;
     for i in 0..sent {
         let path = if i % 10 == 0 { "/nowhere" } else { "/ok" };
         send(&c, lb.addr, "GET", path, &[]).await;
@@ -55,7 +55,11 @@ async fn prometheus_counts_exactly_the_requests_sent() {
         if let Some(body) = try_get(web, query).await {
             last = body;
             let v: serde_json::Value = serde_json::from_str(&last).unwrap_or_default();
-            if v["data"]["result"][0]["value"][1] == sent.to_string() {
+            if v["data"]["result"][0]["value"][1]
+                .as_str()
+                .and_then(|n| n.parse::<u64>().ok())
+                == Some(sent)
+            {
                 return;
             }
         }
