@@ -4,7 +4,7 @@
 //! keyspace share before and after.
 
 use crate::balance::compare::{maglev_moved, ring_moved};
-use crate::balance::{Maglev, Member, Ring};
+use crate::balance::{Maglev, Ring};
 use crate::config::{Balance, Config, UpstreamConfig};
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -16,14 +16,7 @@ enum Placement {
 }
 
 fn build(u: &UpstreamConfig) -> Option<(Placement, Vec<String>)> {
-    let members: Vec<Member> = u
-        .servers
-        .iter()
-        .map(|s| Member {
-            id: s.address.to_string(),
-            weight: s.weight,
-        })
-        .collect();
+    let members = crate::upstream::members(u);
     let ids = members.iter().map(|m| m.id.clone()).collect();
     let placement = match &u.balance {
         Balance::ConsistentHash(_) => Placement::Ring(Ring::new(&members)),

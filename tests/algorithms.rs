@@ -109,18 +109,7 @@ async fn bounded_load_caps_a_hot_key_while_other_keys_stay_home() {
         &refs,
     );
     let plain = fulcrum::upstream::Upstream::new(&fulcrum::config::parse(&plain).unwrap().upstreams[0], None);
-    let home = |key: &str| {
-        let mut headers = http::HeaderMap::new();
-        headers.insert("x-user", key.parse().unwrap());
-        let input = fulcrum::upstream::KeyInput {
-            headers: &headers,
-            path: "/",
-            query: None,
-            host: None,
-            client_ip: [127, 0, 0, 1].into(),
-        };
-        bs[plain.select(&input).unwrap().0].name.clone()
-    };
+    let home = |key: &str| bs[pick_for_user(&plain, key)].name.clone();
     let home_of_hot = home("hot");
     let cold_homes: HashMap<String, String> = (0..20)
         .map(|k| format!("cold-{k}"))

@@ -156,20 +156,7 @@ async fn nothing_eligible_is_503_without_a_connection_attempt() {
 fn keys_to_servers(lb: &LbFile) -> Vec<usize> {
     let snap = lb.handle.shared().state.load();
     let u = &snap.upstreams[0];
-    (0..1000)
-        .map(|k| {
-            let mut headers = http::HeaderMap::new();
-            headers.insert("x-user", format!("user-{k}").parse().unwrap());
-            let input = fulcrum::upstream::KeyInput {
-                headers: &headers,
-                path: "/",
-                query: None,
-                host: None,
-                client_ip: [127, 0, 0, 1].into(),
-            };
-            u.select(&input).unwrap().0
-        })
-        .collect()
+    (0..1000).map(|k| pick_for_user(u, &format!("user-{k}"))).collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

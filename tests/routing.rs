@@ -24,8 +24,8 @@ routes:
     upstream: rest
 "#;
 
-#[tokio::test]
-async fn routes_by_host_path_header_method_first_match_wins() {
+/// One backend per upstream, named like it, behind fulcrum serving YAML.
+async fn setup() -> ([Backend; 4], Lb) {
     let bs = [
         spawn_backend("exact").await,
         spawn_backend("wild").await,
@@ -33,6 +33,12 @@ async fn routes_by_host_path_header_method_first_match_wins() {
         spawn_backend("rest").await,
     ];
     let lb = spawn_lb(YAML, &[&bs[0], &bs[1], &bs[2], &bs[3]]).await;
+    (bs, lb)
+}
+
+#[tokio::test]
+async fn routes_by_host_path_header_method_first_match_wins() {
+    let (_bs, lb) = setup().await;
     let c = client();
     type Case<'a> = (&'a str, &'a str, &'a [(&'a str, &'a str)], &'a str);
     let cases: &[Case] = &[
@@ -53,13 +59,7 @@ async fn routes_by_host_path_header_method_first_match_wins() {
 
 #[tokio::test]
 async fn strip_prefix_rewrites_the_path_and_keeps_the_query() {
-    let bs = [
-        spawn_backend("exact").await,
-        spawn_backend("wild").await,
-        spawn_backend("canary").await,
-        spawn_backend("rest").await,
-    ];
-    let lb = spawn_lb(YAML, &[&bs[0], &bs[1], &bs[2], &bs[3]]).await;
+    let (bs, lb) = setup().await;
     let c = client();
     send(
         &c,
@@ -76,13 +76,7 @@ async fn strip_prefix_rewrites_the_path_and_keeps_the_query() {
 
 #[tokio::test]
 async fn no_route_is_404_with_a_plain_text_body_and_reaches_no_backend() {
-    let bs = [
-        spawn_backend("exact").await,
-        spawn_backend("wild").await,
-        spawn_backend("canary").await,
-        spawn_backend("rest").await,
-    ];
-    let lb = spawn_lb(YAML, &[&bs[0], &bs[1], &bs[2], &bs[3]]).await;
+    let (bs, lb) = setup().await;
     let r = send(&client(), lb.addr, "GET", "/nowhere", &[("host", "example.org")]).await;
     assert_eq!(r.status, 404);
     assert_eq!(r.headers["content-type"], "text/plain; charset=utf-8");

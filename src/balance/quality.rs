@@ -91,3 +91,21 @@ pub fn check_order_independence(build: &dyn Fn(&[Member]) -> Box<dyn Balancer>, 
         mapping(&*build(&reordered), &reordered, keys)
     );
 }
+
+/// Members of weight 1..=4 get shares within `tolerance` (relative) of w/10.
+pub fn check_weights(shares_of: &dyn Fn(&[Member]) -> Vec<f64>, tolerance: f64) {
+    let ms: Vec<Member> = (1..=4)
+        .map(|w| Member {
+            id: format!("10.1.0.{w}:80"),
+            weight: w,
+        })
+        .collect();
+    for (m, s) in ms.iter().zip(shares_of(&ms)) {
+        let expected = m.weight as f64 / 10.0;
+        assert!(
+            (s - expected).abs() < expected * tolerance,
+            "weight {} share {s}",
+            m.weight
+        );
+    }
+}

@@ -78,6 +78,17 @@ pub enum SelectError {
     NoEligible { upstream: String },
 }
 
+/// A pool's servers as the algorithms see them: identity `ip:port` and weight.
+pub fn members(cfg: &UpstreamConfig) -> Vec<Member> {
+    cfg.servers
+        .iter()
+        .map(|s| Member {
+            id: s.address.to_string(),
+            weight: s.weight,
+        })
+        .collect()
+}
+
 /// Builds the balancer a config asks for.
 fn balancer(
     balance: &Balance,
@@ -116,14 +127,7 @@ impl Upstream {
     /// Builds the runtime pool from its validated config. A server that was in
     /// `previous` (same address) keeps its live load and counters; a new one starts idle.
     pub fn new(cfg: &UpstreamConfig, previous: Option<&Upstream>) -> Self {
-        let members: Vec<Member> = cfg
-            .servers
-            .iter()
-            .map(|s| Member {
-                id: s.address.to_string(),
-                weight: s.weight,
-            })
-            .collect();
+        let members = members(cfg);
         let servers: Vec<Server> = cfg
             .servers
             .iter()

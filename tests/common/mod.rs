@@ -103,3 +103,17 @@ pub async fn eventually<T>(deadline: Duration, mut f: impl FnMut() -> Option<T>)
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
+
+/// The server `upstream` picks, in process, for a request whose `x-user` header is `key`.
+pub fn pick_for_user(upstream: &fulcrum::upstream::Upstream, key: &str) -> usize {
+    let mut headers = http::HeaderMap::new();
+    headers.insert("x-user", key.parse().unwrap());
+    let input = fulcrum::upstream::KeyInput {
+        headers: &headers,
+        path: "/",
+        query: None,
+        host: None,
+        client_ip: [127, 0, 0, 1].into(),
+    };
+    upstream.select(&input).unwrap().0
+}
