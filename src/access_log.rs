@@ -1,11 +1,11 @@
 //! The access log: one line per request, JSON or text, to stderr, stdout or a
 //! file. Lines go through a bounded channel to a writer thread, so the proxy
 //! never waits on the disk; if the writer falls 64K lines behind, new lines
-//! are dropped and counted rather than stalling traffic. The file is reopened
+//! are dropped and counted rather than stalling traffic. Writes are batched
+//! (flushed when the buffer fills or 100 ms after the last line). The file is reopened
 //! on request (SIGUSR1) for rotation.
 
 use crate::config::{AccessLogConfig, LogFormat, LogSink};
-use serde_json::json;
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufWriter, Write};
 use std::net::SocketAddr;
@@ -14,6 +14,8 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TryRecvError, TrySendE
 use std::time::{SystemTime, UNIX_EPOCH};
 
 const QUEUE: usize = 65_536;
+/// Buffered lines are written out at least this often.
+const FLUSH_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// One request, as logged.
 #[derive(Debug)]
@@ -92,71 +94,96 @@ fn open(sink: &LogSink) -> io::Result<Box<dyn Write + Send>> {
 }
 
 fn writer(rx: Receiver<Msg>, out: Box<dyn Write + Send>, sink: LogSink, format: LogFormat) {
-    let mut out = BufWriter::new(out);
+    // The writer never parks on the channel, so a request never pays for
+    // waking it: it drains whatever is queued, writes it in one batch, and
+    // sleeps FLUSH_EVERY. 64K queued lines per 100 ms is 650K lines/s.
+    let mut out = BufWriter::with_capacity(64 * 1024, out);
+    let mut line_buf = String::with_capacity(512);
     loop {
-        let msg = match rx.try_recv() {
-            Ok(m) => m,
-            Err(TryRecvError::Empty) => {
-                let _ = out.flush();
-                match rx.recv() {
-                    Ok(m) => m,
-                    Err(_) => return,
+        loop {
+            match rx.try_recv() {
+                Ok(Msg::Entry(e)) => {
+                    line_buf.clear();
+                    write_line(&mut line_buf, &e, format);
+                    let _ = out.write_all(line_buf.as_bytes());
                 }
-            }
-            Err(TryRecvError::Disconnected) => {
-                let _ = out.flush();
-                return;
-            }
-        };
-        match msg {
-            Msg::Entry(e) => {
-                let _ = writeln!(out, "{}", line(&e, format));
-            }
-            Msg::Reopen => {
-                let _ = out.flush();
-                match open(&sink) {
-                    Ok(f) => out = BufWriter::new(f),
-                    Err(e) => tracing::error!("cannot reopen the access log: {e}"),
+                Ok(Msg::Reopen) => {
+                    let _ = out.flush();
+                    match open(&sink) {
+                        Ok(f) => out = BufWriter::with_capacity(64 * 1024, f),
+                        Err(e) => tracing::error!("cannot reopen the access log: {e}"),
+                    }
+                }
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => {
+                    let _ = out.flush();
+                    return;
                 }
             }
         }
+        let _ = out.flush();
+        std::thread::sleep(FLUSH_EVERY);
     }
 }
 
-/// Formats one entry.
+/// Formats one entry (without the newline).
 pub fn line(e: &Entry, format: LogFormat) -> String {
+    let mut out = String::new();
+    write_line(&mut out, e, format);
+    out.pop();
+    out
+}
+
+/// Appends one entry and a newline to `out`, without intermediate values.
+fn write_line(out: &mut String, e: &Entry, format: LogFormat) {
+    use std::fmt::Write as _;
     let time = rfc3339(e.time);
     let key = e.key.as_deref().unwrap_or("");
     match format {
-        LogFormat::Json => json!({
-            "time": time,
-            "client": e.client.to_string(),
-            "method": e.method,
-            "host": e.host,
-            "path": e.path,
-            "status": e.status,
-            "route": e.route,
-            "upstream": e.upstream,
-            "server": e.server,
-            "duration_ms": (e.duration_ms * 1000.0).round() / 1000.0,
-            "bytes": e.bytes,
-            "key": key,
-        })
-        .to_string(),
-        LogFormat::Text => format!(
-            "{time} {} \"{} {}{}\" {} route={} upstream={} server={} {:.3}ms {}B key={}",
-            e.client,
-            e.method,
-            e.host,
-            e.path,
-            e.status,
-            dash(&e.route),
-            dash(&e.upstream),
-            dash(&e.server),
-            e.duration_ms,
-            e.bytes,
-            dash(key)
-        ),
+        LogFormat::Json => {
+            let q = |out: &mut String, s: &str| {
+                // serde_json escapes quotes, backslashes and control characters
+                out.push_str(&serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into()));
+            };
+            out.push_str("{\"time\":");
+            q(out, &time);
+            let _ = write!(out, ",\"client\":\"{}\",\"method\":", e.client);
+            q(out, &e.method);
+            out.push_str(",\"host\":");
+            q(out, &e.host);
+            out.push_str(",\"path\":");
+            q(out, &e.path);
+            let _ = write!(out, ",\"status\":{},\"route\":", e.status);
+            q(out, &e.route);
+            out.push_str(",\"upstream\":");
+            q(out, &e.upstream);
+            out.push_str(",\"server\":");
+            q(out, &e.server);
+            let _ = write!(
+                out,
+                ",\"duration_ms\":{:.3},\"bytes\":{},\"key\":",
+                e.duration_ms, e.bytes
+            );
+            q(out, key);
+            out.push_str("}\n");
+        }
+        LogFormat::Text => {
+            let _ = writeln!(
+                out,
+                "{time} {} \"{} {}{}\" {} route={} upstream={} server={} {:.3}ms {}B key={}",
+                e.client,
+                e.method,
+                e.host,
+                e.path,
+                e.status,
+                dash(&e.route),
+                dash(&e.upstream),
+                dash(&e.server),
+                e.duration_ms,
+                e.bytes,
+                dash(key)
+            );
+        }
     }
 }
 
