@@ -103,12 +103,12 @@ fn status(handle: &Handle) -> serde_json::Value {
 /// `/lookup?path=&host=&method=&header=NAME:VALUE&cookie=NAME:VALUE&client_ip=`.
 fn lookup(handle: &Handle, query: &str) -> Reply {
     let bad = |msg: String| json_reply(StatusCode::BAD_REQUEST, json!({ "error": msg }));
-    let (mut path, mut method, mut client_ip) = ("/".to_string(), Method::GET, [127, 0, 0, 1].into());
+    let (mut path, mut method, mut client_ip) = (None, Method::GET, [127, 0, 0, 1].into());
     let mut headers = HeaderMap::new();
     let mut cookies = Vec::new();
     for (k, v) in form_urlencoded::parse(query.as_bytes()) {
         match &*k {
-            "path" => path = v.into_owned(),
+            "path" => path = Some(v.into_owned()),
             "host" => match HeaderValue::from_str(&v) {
                 Ok(h) => {
                     headers.insert(header::HOST, h);
@@ -149,6 +149,9 @@ fn lookup(handle: &Handle, query: &str) -> Reply {
             headers.insert(header::COOKIE, v);
         }
     }
+    let Some(path) = path else {
+        return bad("missing parameter: path (e.g. /lookup?path=/api/users&header=x-user:alice)".into());
+    };
     let Ok(uri) = path.parse() else {
         return bad(format!("path {path:?} is not a request path"));
     };

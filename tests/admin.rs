@@ -59,6 +59,9 @@ async fn healthz_metrics_status_lookup() {
 
     let r = send(&c, admin, "GET", "/lookup?bogus=1", &[]).await;
     assert_eq!(r.status, 400);
+    let r = send(&c, admin, "GET", "/lookup?header=x-user:alice", &[]).await;
+    assert_eq!(r.status, 400);
+    assert!(r.body.contains("missing parameter: path"), "{}", r.body);
     assert_eq!(send(&c, admin, "GET", "/nope", &[]).await.status, 404);
     assert_eq!(send(&c, admin, "GET", "/reload", &[]).await.status, 405);
 }

@@ -267,3 +267,24 @@ async fn a_stream_across_a_reload_completes_byte_exact() {
     assert_eq!(n, chunks * 64 * 1024);
     assert_eq!(reload.await.unwrap(), 2, "the reload happened while streaming");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_drains_http2_and_ignores_a_late_reload() {
+    let b = spawn_backend("a").await;
+    let lb = spawn_lb_file(&to("{b0}"), &[&b]).await;
+    let (addr, handle) = (lb.addr, lb.handle.clone());
+    let h2 = h2_client();
+    assert_eq!(send(&h2, addr, "GET", "/", &[]).await.body, "a");
+    let slow = tokio::spawn(async move { send(&h2, addr, "GET", "/sleep/500", &[]).await });
+    eventually(DEADLINE, || (b.seen().len() == 2).then_some(())).await;
+    assert!(lb.shutdown().await, "drained within shutdown_timeout");
+    let reply = slow.await.unwrap();
+    assert_eq!(
+        (reply.status.as_u16(), reply.body.as_str()),
+        (200, "a"),
+        "the in-flight HTTP/2 request finished"
+    );
+    assert!(std::net::TcpStream::connect(addr).is_err(), "the listener is closed");
+    let err = handle.reload().await.unwrap_err();
+    assert!(matches!(err, fulcrum::server::ReloadError::ShuttingDown), "{err}");
+}

@@ -44,6 +44,9 @@ pub async fn reload_file(shared: &Arc<Shared>) -> Result<u64, ReloadError> {
 }
 
 async fn read_and_apply(shared: &Arc<Shared>) -> Result<u64, ReloadError> {
+    if shared.shutting_down.load(Ordering::SeqCst) {
+        return Err(ReloadError::ShuttingDown);
+    }
     let path = shared.config_path.as_ref().ok_or(ReloadError::NoFile)?;
     let bytes = tokio::fs::read(path).await.map_err(|source| ConfigError::Io {
         path: path.display().to_string(),
