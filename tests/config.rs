@@ -98,8 +98,7 @@ foo: 1
 fn keys_of_unbuilt_features_are_rejected_not_ignored() {
     let yaml = r#"
 listeners: [{ address: "127.0.0.1:0", tls: { certificates: [] } }]
-limits: { max_headers: 10 }
-trusted_proxies: [10.0.0.0/8]
+limits: { idle_timeout: 60s }
 upstreams:
   a:
     balance: consistent_hash
@@ -114,8 +113,7 @@ routes: [{ upstream: a }]
     let ps = problems(yaml);
     for path in [
         "listeners[0].tls",
-        "limits",
-        "trusted_proxies",
+        "limits.idle_timeout",
         "upstreams.a.servers[1].address",
         "upstreams.a.protocol",
         "upstreams.a.tls",
@@ -291,4 +289,27 @@ routes: [{ upstream: a }]
         ),
         (5, 30, 50)
     );
+}
+
+#[test]
+fn limits_and_trusted_proxies_are_checked_with_defaults() {
+    let base = "listeners: [{ address: 127.0.0.1:0 }]\nupstreams: { a: { servers: [{ address: 127.0.0.1:1 }] } }\nroutes: [{ upstream: a }]\n";
+    let c = parse(base).unwrap();
+    assert_eq!(c.limits, fulcrum::config::Limits::default());
+    assert_eq!(
+        (
+            c.limits.max_header_bytes,
+            c.limits.max_headers,
+            c.limits.max_body_bytes,
+            c.limits.max_connections
+        ),
+        (65536, 100, 10485760, 10000)
+    );
+    let ps = problems(&format!("{base}limits: {{ max_header_bytes: 100, max_headers: 0, max_connections: -1, header_read_timeout: 0s }}\ntrusted_proxies: [10.0.0.0/33, 5]\n"));
+    has(&ps, "limits.max_header_bytes", Some(4), "8192..=1048576");
+    has(&ps, "limits.max_headers", Some(4), "1..=10000");
+    has(&ps, "limits.max_connections", Some(4), "1..=1000000");
+    has(&ps, "limits.header_read_timeout", Some(4), "above zero");
+    has(&ps, "trusted_proxies[0]", Some(5), "not a CIDR");
+    has(&ps, "trusted_proxies[1]", Some(5), "expected a CIDR string");
 }

@@ -14,6 +14,7 @@ const MAX_GROWTH_KIB: u64 = 40 * 1024;
 
 const ONE: &str = r#"
 listeners: [{ address: "127.0.0.1:0" }]
+limits: { max_body_bytes: 209715200 }
 upstreams: { pool: { servers: [{ address: "{b0}" }] } }
 routes: [{ match: { path_prefix: / }, upstream: pool }]
 "#;

@@ -6,6 +6,7 @@
 
 mod duration;
 mod health;
+mod limits;
 mod locate;
 mod schema;
 mod types;

@@ -24,6 +24,18 @@ pub struct RawAdmin {
     pub address: String,
 }
 
+/// `limits`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLimits {
+    pub header_read_timeout: Option<Value>,
+    pub idle_timeout: Option<Value>,
+    pub max_header_bytes: Option<Value>,
+    pub max_headers: Option<Value>,
+    pub max_body_bytes: Option<Value>,
+    pub max_connections: Option<Value>,
+}
+
 /// `access_log`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -17,6 +17,10 @@ pub struct Config {
     pub admin: Option<SocketAddr>,
     /// Off when absent.
     pub access_log: Option<AccessLogConfig>,
+    /// Downstream protection (SPEC defaults when absent).
+    pub limits: Limits,
+    /// Peers whose X-Forwarded-For is appended to rather than replaced.
+    pub trusted_proxies: Vec<Cidr>,
     /// Runtime worker threads; 0 means one per core.
     pub workers: usize,
     pub shutdown_timeout: Duration,
@@ -212,4 +216,26 @@ pub enum LogSink {
 pub enum LogFormat {
     Json,
     Text,
+}
+
+/// `limits`: downstream protection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// The whole request head must arrive within this.
+    pub header_read_timeout: Duration,
+    /// Request line + headers; over it: 431. At least 8 KiB.
+    pub max_header_bytes: usize,
+    /// Over it: 431.
+    pub max_headers: usize,
+    /// Per request; over it: 413.
+    pub max_body_bytes: u64,
+    /// Per listener; beyond it new connections wait in the backlog.
+    pub max_connections: usize,
+}
+
+/// An IP range such as `10.0.0.0/8`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cidr {
+    pub network: std::net::IpAddr,
+    pub prefix: u8,
 }

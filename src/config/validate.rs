@@ -3,7 +3,7 @@
 //! Each listener, upstream, server and route is deserialized on its own, so one
 //! bad entry does not hide the problems of the others.
 
-use super::schema::{RawAccessLog, RawAdmin, RawListener, RawMatch, RawRoute};
+use super::schema::{RawAccessLog, RawAdmin, RawLimits, RawListener, RawMatch, RawRoute};
 use super::types::*;
 use super::{parse_duration, upstream, Problem};
 use http::{HeaderName, HeaderValue, Method};
@@ -108,6 +108,8 @@ pub(super) fn validate(root: Value) -> (Option<Config>, Vec<Problem>) {
     let mut workers = 0usize;
     let mut admin = None;
     let mut access_log = None;
+    let mut limits = Limits::default();
+    let mut trusted_proxies = Vec::new();
     let mut shutdown_timeout = Duration::from_secs(30);
     for (k, v) in map {
         let Some(key) = k.as_str().map(str::to_string) else {
@@ -123,13 +125,13 @@ pub(super) fn validate(root: Value) -> (Option<Config>, Vec<Problem>) {
                 _ => cx.err("workers", "must be an integer 0..=1024 (0 = one per core)"),
             },
             "shutdown_timeout" => shutdown_timeout = cx.duration(Some(v), "shutdown_timeout", shutdown_timeout),
-            "trusted_proxies" => match v {
-                Value::Sequence(s) if s.is_empty() => {}
-                Value::Null => {}
-                _ => cx.unsupported("trusted_proxies", "only [] for now: X-Forwarded-For is always replaced"),
-            },
+            "trusted_proxies" => trusted_proxies = super::limits::trusted_proxies(&mut cx, v),
             "admin" => admin = validate_admin(&mut cx, v),
-            "limits" => cx.unsupported("limits", "downstream limits"),
+            "limits" => {
+                if let Some(raw) = cx.de::<RawLimits>(v, "limits") {
+                    limits = super::limits::limits(&mut cx, raw);
+                }
+            }
             "access_log" => access_log = validate_access_log(&mut cx, v),
             other => cx.err(other, format!("unknown key; expected one of: {}", TOP_KEYS.join(", "))),
         }
@@ -148,6 +150,8 @@ pub(super) fn validate(root: Value) -> (Option<Config>, Vec<Problem>) {
         listeners,
         admin,
         access_log,
+        limits,
+        trusted_proxies,
         workers,
         shutdown_timeout,
         upstreams,

@@ -1,6 +1,7 @@
 //! The pooled keep-alive HTTP/1.1 client of one upstream.
 
 use crate::upstream::Upstream;
+use http_body_util::Limited;
 use hyper::body::Incoming;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
@@ -10,8 +11,9 @@ use std::time::Duration;
 /// Idle pooled connections are closed after this long.
 pub const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
 
-/// A client with one connection pool per server of the upstream.
-pub type UpstreamClient = Client<HttpConnector, Incoming>;
+/// A client with one connection pool per server of the upstream; request
+/// bodies are capped at `limits.max_body_bytes` as they stream.
+pub type UpstreamClient = Client<HttpConnector, Limited<Incoming>>;
 
 /// Builds the client; `timeouts.connect` bounds each TCP connect.
 pub fn build(upstream: &Upstream) -> UpstreamClient {

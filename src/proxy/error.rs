@@ -30,6 +30,8 @@ pub enum ProxyError {
         server: String,
         timeout: Duration,
     },
+    #[error("request body larger than limits.max_body_bytes ({limit} bytes)")]
+    BodyTooLarge { limit: u64 },
 }
 
 impl ProxyError {
@@ -41,6 +43,7 @@ impl ProxyError {
             ProxyError::Select(SelectError::NoEligible { .. }) => StatusCode::SERVICE_UNAVAILABLE,
             ProxyError::Connect { .. } | ProxyError::BadResponse { .. } => StatusCode::BAD_GATEWAY,
             ProxyError::Timeout { .. } => StatusCode::GATEWAY_TIMEOUT,
+            ProxyError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
         }
     }
 
@@ -60,6 +63,18 @@ impl ProxyError {
         );
         resp
     }
+}
+
+/// Whether a request failed because its body passed the size limit.
+pub fn is_body_limit(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut e = Some(err);
+    while let Some(cur) = e {
+        if cur.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        e = cur.source();
+    }
+    false
 }
 
 /// An error and its sources, joined: "client error (Connect): tcp connect error: Connection refused".

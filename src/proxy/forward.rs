@@ -22,6 +22,15 @@ pub async fn forward(
     info: &mut Info,
 ) -> Result<Response<ProxyBody>, ProxyError> {
     let (mut parts, body) = req.into_parts();
+    let limit = snap.config.limits.max_body_bytes;
+    let declared = parts
+        .headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        metrics.requests_rejected.with_label_values(&["body_too_large"]).inc();
+        return Err(ProxyError::BodyTooLarge { limit });
+    }
     let new_path = {
         let host = route::request_host(&parts.headers, &parts.uri);
         let path = parts.uri.path();
@@ -77,7 +86,8 @@ pub async fn forward(
     let server = &upstream.servers[server_index];
 
     let authority = parts.uri.authority().map(|a| a.as_str().to_owned());
-    headers::prepare_request(&mut parts.headers, authority.as_deref(), peer.ip(), "http");
+    let trusted = snap.config.trusted_proxies.iter().any(|c| c.contains(peer.ip()));
+    headers::prepare_request(&mut parts.headers, authority.as_deref(), peer.ip(), trusted, "http");
     let path_and_query = match new_path {
         Some(p) => PathAndQuery::try_from(p).ok(),
         None => parts.uri.path_and_query().cloned(),
@@ -91,8 +101,15 @@ pub async fn forward(
 
     let client = &snap.clients[upstream_index];
     let guard = InFlight::start(&server.load);
+    let body = http_body_util::Limited::new(body, usize::try_from(limit).unwrap_or(usize::MAX));
     let request = client.request(Request::from_parts(parts, body));
     let sent = tokio::time::timeout(upstream.response_timeout, request).await;
+    if let Ok(Err(e)) = &sent {
+        if error::is_body_limit(e) {
+            metrics.requests_rejected.with_label_values(&["body_too_large"]).inc();
+            return Err(ProxyError::BodyTooLarge { limit });
+        }
+    }
     let failed = match &sent {
         Ok(Ok(resp)) => resp.status().is_server_error(),
         _ => true,

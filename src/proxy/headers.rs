@@ -35,9 +35,16 @@ pub fn remove_hop_by_hop(headers: &mut HeaderMap) {
 
 /// Prepares a request's headers for the upstream: hop-by-hop removed, `Host`
 /// kept (or set from the URI authority for HTTP/2), cookies joined into one
-/// header, `X-Forwarded-For` replaced by the client address, and
-/// `X-Forwarded-Proto` / `X-Forwarded-Host` set.
-pub fn prepare_request(headers: &mut HeaderMap, authority: Option<&str>, client: IpAddr, proto: &'static str) {
+/// header, the client address appended to `X-Forwarded-For` when the peer is
+/// a trusted proxy (replacing it otherwise), and `X-Forwarded-Proto` /
+/// `X-Forwarded-Host` set.
+pub fn prepare_request(
+    headers: &mut HeaderMap,
+    authority: Option<&str>,
+    client: IpAddr,
+    trusted: bool,
+    proto: &'static str,
+) {
     remove_hop_by_hop(headers);
     if !headers.contains_key(header::HOST) {
         if let Some(value) = authority.and_then(|a| HeaderValue::from_str(a).ok()) {
@@ -48,8 +55,23 @@ pub fn prepare_request(headers: &mut HeaderMap, authority: Option<&str>, client:
         headers.insert(X_FORWARDED_HOST.clone(), host);
     }
     join_cookies(headers);
-    let ip = HeaderValue::from_str(&client.to_string()).expect("an IP address is a header value");
-    headers.insert(X_FORWARDED_FOR.clone(), ip);
+    let prior: Vec<&str> = if trusted {
+        headers
+            .get_all(&X_FORWARDED_FOR)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let chain = if prior.is_empty() {
+        client.to_string()
+    } else {
+        format!("{}, {client}", prior.join(", "))
+    };
+    let value = HeaderValue::from_str(&chain)
+        .unwrap_or_else(|_| HeaderValue::from_str(&client.to_string()).expect("an IP is a header value"));
+    headers.insert(X_FORWARDED_FOR.clone(), value);
     headers.insert(X_FORWARDED_PROTO.clone(), HeaderValue::from_static(proto));
 }
 
@@ -97,7 +119,7 @@ mod tests {
         h.insert("x-forwarded-for", "6.6.6.6".parse().unwrap());
         h.append("cookie", "a=1".parse().unwrap());
         h.append("cookie", "b=2".parse().unwrap());
-        prepare_request(&mut h, Some("ignored"), "10.0.0.9".parse().unwrap(), "http");
+        prepare_request(&mut h, Some("ignored"), "10.0.0.9".parse().unwrap(), false, "http");
         assert_eq!(h["host"], "a.example:8080");
         assert_eq!(h["x-forwarded-host"], "a.example:8080");
         assert_eq!(h["x-forwarded-for"], "10.0.0.9");
@@ -106,9 +128,20 @@ mod tests {
     }
 
     #[test]
+    fn a_trusted_proxy_gets_the_client_appended() {
+        let mut h = HeaderMap::new();
+        h.insert("x-forwarded-for", "1.2.3.4, 5.6.7.8".parse().unwrap());
+        prepare_request(&mut h, None, "10.0.0.9".parse().unwrap(), true, "http");
+        assert_eq!(h["x-forwarded-for"], "1.2.3.4, 5.6.7.8, 10.0.0.9");
+        let mut fresh = HeaderMap::new();
+        prepare_request(&mut fresh, None, "10.0.0.9".parse().unwrap(), true, "http");
+        assert_eq!(fresh["x-forwarded-for"], "10.0.0.9");
+    }
+
+    #[test]
     fn host_from_authority_for_http2() {
         let mut h = HeaderMap::new();
-        prepare_request(&mut h, Some("b.example"), "::1".parse().unwrap(), "http");
+        prepare_request(&mut h, Some("b.example"), "::1".parse().unwrap(), false, "http");
         assert_eq!(h["host"], "b.example");
         assert_eq!(h["x-forwarded-for"], "::1");
     }

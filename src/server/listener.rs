@@ -2,15 +2,17 @@
 //! connection watched for graceful shutdown.
 
 use super::Shared;
+use crate::config::Limits;
 use crate::proxy::ProxyService;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::service::TowerToHyperService;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
+use tokio::sync::{watch, Notify};
 
 /// Back-off after an accept error such as running out of file descriptors.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
@@ -33,16 +35,33 @@ pub fn start(listener: TcpListener, label: String, shared: Arc<Shared>) -> Runni
 }
 
 async fn accept_loop(listener: TcpListener, label: String, shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder.http1().timer(TokioTimer::new()).keep_alive(true);
-    builder.http2().timer(TokioTimer::new());
+    let open = Arc::new(AtomicUsize::new(0));
+    let freed = Arc::new(Notify::new());
     loop {
+        // max_connections: beyond it, new connections wait in the kernel's backlog
+        loop {
+            let notified = freed.notified();
+            if open.load(Ordering::SeqCst) < shared.state.load().config.limits.max_connections {
+                break;
+            }
+            tokio::select! {
+                _ = notified => {}
+                _ = stop.wait_for(|s| *s) => return,
+            }
+        }
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
             _ = stop.wait_for(|s| *s) => break,
         };
         match accepted {
-            Ok((stream, peer)) => serve_connection(stream, peer, &label, &builder, &shared),
+            Ok((stream, peer)) => {
+                open.fetch_add(1, Ordering::SeqCst);
+                let slot = Slot {
+                    open: open.clone(),
+                    freed: freed.clone(),
+                };
+                serve_connection(stream, peer, &label, &shared, slot);
+            }
             Err(e) => {
                 tracing::warn!("accept failed: {e}; backing off {ACCEPT_BACKOFF:?}");
                 tokio::time::sleep(ACCEPT_BACKOFF).await;
@@ -54,15 +73,40 @@ async fn accept_loop(listener: TcpListener, label: String, shared: Arc<Shared>, 
     }
 }
 
-fn serve_connection(
-    stream: TcpStream,
-    peer: SocketAddr,
-    listener: &str,
-    builder: &auto::Builder<TokioExecutor>,
-    shared: &Arc<Shared>,
-) {
+/// A connection's place under `max_connections`, given back on drop.
+struct Slot {
+    open: Arc<AtomicUsize>,
+    freed: Arc<Notify>,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.open.fetch_sub(1, Ordering::SeqCst);
+        self.freed.notify_one();
+    }
+}
+
+/// The connection builder for the current limits.
+fn builder(limits: &Limits) -> auto::Builder<TokioExecutor> {
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .keep_alive(true)
+        .header_read_timeout(limits.header_read_timeout)
+        .max_buf_size(limits.max_header_bytes)
+        .max_headers(limits.max_headers);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_header_list_size(u32::try_from(limits.max_header_bytes).unwrap_or(u32::MAX));
+    builder
+}
+
+fn serve_connection(stream: TcpStream, peer: SocketAddr, listener: &str, shared: &Arc<Shared>, slot: Slot) {
     let _ = stream.set_nodelay(true);
     let service = TowerToHyperService::new(ProxyService::new(shared.state.clone(), shared.metrics.clone(), peer));
+    let builder = builder(&shared.state.load().config.limits);
     let conn = builder.serve_connection(TokioIo::new(stream), service).into_owned();
     let graceful = shared.graceful.lock().expect("graceful lock");
     let Some(graceful) = graceful.as_ref() else {
@@ -80,6 +124,7 @@ fn serve_connection(
             }
         }
         open.dec();
+        drop(slot);
     });
 }
 
