@@ -31,6 +31,7 @@ pub async fn forward(
         metrics.requests_rejected.with_label_values(&["body_too_large"]).inc();
         return Err(ProxyError::BodyTooLarge { limit });
     }
+    let guard;
     let new_path = {
         let host = route::request_host(&parts.headers, &parts.uri);
         let path = parts.uri.path();
@@ -58,7 +59,12 @@ pub async fn forward(
             host,
             client_ip: peer.ip(),
         };
+        // Bounded pools decide and count the request in one step, so
+        // concurrent picks cannot all see the same home under its cap.
+        let admission = upstream.admission();
         let (server, why) = upstream.select(&key_input)?;
+        guard = InFlight::start(&upstream.servers[server].load);
+        drop(admission);
         info.server = Some(server);
         if let Why::Fallback(f) = why {
             metrics
@@ -100,7 +106,6 @@ pub async fn forward(
     parts.version = Version::HTTP_11;
 
     let client = &snap.clients[upstream_index];
-    let guard = InFlight::start(&server.load);
     let body = http_body_util::Limited::new(body, usize::try_from(limit).unwrap_or(usize::MAX));
     let request = client.request(Request::from_parts(parts, body));
     let sent = tokio::time::timeout(upstream.response_timeout, request).await;

@@ -49,6 +49,8 @@ pub struct Upstream {
     outlier: Option<OutlierConfig>,
     /// Keys a load bound sent past their home, counted across reloads.
     overflow_count: Arc<AtomicU64>,
+    /// Held while a bounded-load pool picks and counts a request.
+    admission: Option<std::sync::Mutex<()>>,
 }
 
 #[derive(Debug)]
@@ -156,6 +158,11 @@ impl Upstream {
             response_timeout: cfg.response_timeout,
             balancer: balancer(&cfg.balance, &members, &servers, &overflow_count),
             overflow_count,
+            admission: cfg
+                .balance
+                .hash()
+                .and_then(|p| p.bounded_load)
+                .map(|_| std::sync::Mutex::new(())),
             servers,
             hash,
             outlier: cfg.outlier_detection.clone(),
@@ -172,6 +179,15 @@ impl Upstream {
             (ejected + 1) * 100 <= cfg.max_ejection_percent as usize * self.servers.len()
         };
         self.servers[server].health.live(failed, cfg, may_eject)
+    }
+
+    /// For bounded-load pools, a lock to hold across `select` and the start
+    /// of the in-flight guard, so the cap holds under concurrent picks; None
+    /// (no lock) for every other pool.
+    pub fn admission(&self) -> Option<std::sync::MutexGuard<'_, ()>> {
+        self.admission
+            .as_ref()
+            .map(|m| m.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
     /// Keys a load bound sent past their home so far (kept across reloads).
