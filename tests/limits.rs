@@ -12,26 +12,17 @@ fn yaml(limits: &str, trusted: &str) -> String {
     )
 }
 
-/// Sends `bytes` and reads until the peer closes, or 5 s.
-async fn exchange(addr: std::net::SocketAddr, bytes: &[u8]) -> String {
-    let mut s = TcpStream::connect(addr).await.unwrap();
-    s.write_all(bytes).await.unwrap();
-    let mut out = Vec::new();
-    let _ = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut out)).await;
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 #[tokio::test]
 async fn oversized_heads_get_431_and_reach_no_upstream() {
     let b = spawn_backend("b").await;
     let lb = spawn_lb(&yaml("max_header_bytes: 8192, max_headers: 5", ""), &[&b]).await;
     let big = format!("GET / HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n", "a".repeat(10_000));
-    assert!(exchange(lb.addr, big.as_bytes()).await.starts_with("HTTP/1.1 431"));
+    assert!(raw_exchange(lb.addr, big.as_bytes()).await.starts_with("HTTP/1.1 431"));
     let many: String = (0..10).map(|i| format!("X-H{i}: v\r\n")).collect();
     let req = format!("GET / HTTP/1.1\r\nHost: x\r\n{many}\r\n");
-    assert!(exchange(lb.addr, req.as_bytes()).await.starts_with("HTTP/1.1 431"));
+    assert!(raw_exchange(lb.addr, req.as_bytes()).await.starts_with("HTTP/1.1 431"));
     assert_eq!(b.accepted(), 0);
-    let ok = exchange(lb.addr, b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await;
+    let ok = raw_exchange(lb.addr, b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await;
     assert!(ok.starts_with("HTTP/1.1 200"), "{ok}");
 }
 
@@ -43,7 +34,7 @@ async fn bodies_over_the_limit_get_413() {
         "POST /sha HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\nConnection: close\r\n\r\n{}",
         "a".repeat(5000)
     );
-    let r = exchange(lb.addr, declared.as_bytes()).await;
+    let r = raw_exchange(lb.addr, declared.as_bytes()).await;
     assert!(r.starts_with("HTTP/1.1 413"), "{r}");
     assert!(r.contains("max_body_bytes (1000 bytes)"), "{r}");
     assert_eq!(b.accepted(), 0, "refused before anything was forwarded");
@@ -51,10 +42,10 @@ async fn bodies_over_the_limit_get_413() {
     let chunked = format!(
         "POST /sha HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n{chunk}{chunk}0\r\n\r\n"
     );
-    let r = exchange(lb.addr, chunked.as_bytes()).await;
+    let r = raw_exchange(lb.addr, chunked.as_bytes()).await;
     assert!(r.starts_with("HTTP/1.1 413"), "{r}");
     let small = "POST /sha HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc";
-    let r = exchange(lb.addr, small.as_bytes()).await;
+    let r = raw_exchange(lb.addr, small.as_bytes()).await;
     assert!(r.starts_with("HTTP/1.1 200") && r.contains("\r\n\r\n3 "), "{r}");
 }
 

@@ -2,9 +2,7 @@
 
 mod common;
 use common::*;
-use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
 const ONE: &str = r#"
 listeners: [{ address: "{LISTEN}" }]
@@ -15,20 +13,11 @@ upstreams:
 routes: [{ match: { path_prefix: / }, upstream: pool }]
 "#;
 
-/// Writes raw bytes, reads until the peer closes or `deadline`.
-async fn raw(addr: std::net::SocketAddr, bytes: &[u8]) -> String {
-    let mut s = TcpStream::connect(addr).await.unwrap();
-    s.write_all(bytes).await.unwrap();
-    let mut out = Vec::new();
-    let _ = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut out)).await;
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 #[tokio::test]
 async fn forwarded_headers_added_hop_by_hop_removed_host_kept() {
     let b = spawn_backend("b").await;
     let lb = spawn_lb(ONE, &[&b]).await;
-    let resp = raw(
+    let resp = raw_exchange(
         lb.addr,
         b"GET /h HTTP/1.1\r\nHost: shop.example:8080\r\nConnection: X-Secret, close\r\nX-Secret: s\r\n\
           Keep-Alive: timeout=5\r\nProxy-Connection: keep-alive\r\nTE: trailers\r\nUpgrade: h2c\r\n\
@@ -119,7 +108,7 @@ async fn malformed_request_is_400_and_reaches_no_upstream() {
         b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello",
         b"\x00\x01garbage\r\n\r\n",
     ] {
-        let resp = raw(lb.addr, bad).await;
+        let resp = raw_exchange(lb.addr, bad).await;
         assert!(
             resp.starts_with("HTTP/1.1 400"),
             "{:?} -> {resp}",
@@ -159,7 +148,7 @@ async fn upstream_connections_are_reused() {
     }
     // a fresh downstream connection per request still rides the upstream pool
     for _ in 0..20 {
-        let r = raw(lb.addr, b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await;
+        let r = raw_exchange(lb.addr, b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await;
         assert!(r.starts_with("HTTP/1.1 200"));
     }
     assert_eq!(b.seen().len(), 50);

@@ -46,3 +46,13 @@ pub async fn send(c: &TestClient, addr: SocketAddr, method: &str, path: &str, he
         body: String::from_utf8_lossy(&body).into_owned(),
     }
 }
+
+/// Writes raw bytes on a fresh connection and reads until the peer closes, or 5 s.
+pub async fn raw_exchange(addr: SocketAddr, bytes: &[u8]) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    s.write_all(bytes).await.unwrap();
+    let mut out = Vec::new();
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), s.read_to_end(&mut out)).await;
+    String::from_utf8_lossy(&out).into_owned()
+}

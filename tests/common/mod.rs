@@ -7,7 +7,7 @@ pub mod process;
 pub mod prom;
 
 pub use backend::{spawn_backend, spawn_slow_backend, Backend, Recorded};
-pub use client::{client, h2_client, send, Reply};
+pub use client::{client, h2_client, raw_exchange, send, Reply};
 
 use fulcrum::server::Server;
 use std::net::SocketAddr;
