@@ -1,8 +1,8 @@
 //! The pooled keep-alive HTTP/1.1 client of one upstream.
 
+use super::framing::Watched;
 use crate::upstream::Upstream;
 use http_body_util::Limited;
-use hyper::body::Incoming;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
@@ -13,7 +13,7 @@ pub const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
 
 /// A client with one connection pool per server of the upstream; request
 /// bodies are capped at `limits.max_body_bytes` as they stream.
-pub type UpstreamClient = Client<HttpConnector, Limited<Incoming>>;
+pub type UpstreamClient = Client<HttpConnector, Limited<Watched>>;
 
 /// Builds the client; `timeouts.connect` bounds each TCP connect.
 pub fn build(upstream: &Upstream) -> UpstreamClient {

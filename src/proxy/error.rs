@@ -32,6 +32,8 @@ pub enum ProxyError {
     },
     #[error("request body larger than limits.max_body_bytes ({limit} bytes)")]
     BodyTooLarge { limit: u64 },
+    #[error("malformed request: {0}")]
+    BadRequest(&'static str),
 }
 
 impl ProxyError {
@@ -44,6 +46,7 @@ impl ProxyError {
             ProxyError::Connect { .. } | ProxyError::BadResponse { .. } => StatusCode::BAD_GATEWAY,
             ProxyError::Timeout { .. } => StatusCode::GATEWAY_TIMEOUT,
             ProxyError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ProxyError::BadRequest(_) => StatusCode::BAD_REQUEST,
         }
     }
 
@@ -61,6 +64,11 @@ impl ProxyError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("text/plain; charset=utf-8"),
         );
+        if matches!(self, ProxyError::BadRequest(_)) {
+            // the connection's framing can no longer be trusted
+            resp.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
         resp
     }
 }

@@ -3,7 +3,7 @@
 
 use super::body::ProxyBody;
 use super::done::Info;
-use super::{error, headers, outlier, ProxyError};
+use super::{error, framing, headers, outlier, ProxyError};
 use crate::metrics::Metrics;
 use crate::route::{self, RouteInput};
 use crate::state::Snapshot;
@@ -22,6 +22,10 @@ pub async fn forward(
     info: &mut Info,
 ) -> Result<Response<ProxyBody>, ProxyError> {
     let (mut parts, body) = req.into_parts();
+    if let Err(reason) = framing::check(&parts.headers) {
+        metrics.requests_rejected.with_label_values(&["bad_request"]).inc();
+        return Err(ProxyError::BadRequest(reason));
+    }
     let limit = snap.config.limits.max_body_bytes;
     let declared = parts
         .headers
@@ -106,10 +110,15 @@ pub async fn forward(
     parts.version = Version::HTTP_11;
 
     let client = &snap.clients[upstream_index];
+    let (body, body_failed) = framing::Watched::new(body);
     let body = http_body_util::Limited::new(body, usize::try_from(limit).unwrap_or(usize::MAX));
     let request = client.request(Request::from_parts(parts, body));
     let sent = tokio::time::timeout(upstream.response_timeout, request).await;
     if let Ok(Err(e)) = &sent {
+        if body_failed.load(std::sync::atomic::Ordering::SeqCst) {
+            metrics.requests_rejected.with_label_values(&["bad_request"]).inc();
+            return Err(ProxyError::BadRequest("invalid request body framing"));
+        }
         if error::is_body_limit(e) {
             metrics.requests_rejected.with_label_values(&["body_too_large"]).inc();
             return Err(ProxyError::BodyTooLarge { limit });

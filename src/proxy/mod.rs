@@ -6,6 +6,7 @@ pub mod client;
 mod done;
 mod error;
 mod forward;
+mod framing;
 mod headers;
 mod outlier;
 
