@@ -3,7 +3,7 @@
 
 use super::body::ProxyBody;
 use super::done::Info;
-use super::{error, framing, headers, outlier, ProxyError};
+use super::{error, framing, headers, outlier, upgrade, ProxyError};
 use crate::metrics::Metrics;
 use crate::route::{self, RouteInput};
 use crate::state::Snapshot;
@@ -18,9 +18,13 @@ pub async fn forward(
     snap: &Snapshot,
     metrics: &Arc<Metrics>,
     peer: SocketAddr,
-    req: Request<Incoming>,
+    mut req: Request<Incoming>,
     info: &mut Info,
 ) -> Result<Response<ProxyBody>, ProxyError> {
+    let wants_upgrade = (req.version() == Version::HTTP_11)
+        .then(|| upgrade::requested(req.headers()))
+        .flatten();
+    let upgrade = wants_upgrade.map(|value| (value, hyper::upgrade::on(&mut req)));
     let (mut parts, body) = req.into_parts();
     if let Err(reason) = framing::check(&parts.headers) {
         metrics.requests_rejected.with_label_values(&["bad_request"]).inc();
@@ -98,6 +102,9 @@ pub async fn forward(
     let authority = parts.uri.authority().map(|a| a.as_str().to_owned());
     let trusted = snap.config.trusted_proxies.iter().any(|c| c.contains(peer.ip()));
     headers::prepare_request(&mut parts.headers, authority.as_deref(), peer.ip(), trusted, "http");
+    if let Some((value, _)) = &upgrade {
+        upgrade::restore(&mut parts.headers, value.clone());
+    }
     let path_and_query = match new_path {
         Some(p) => PathAndQuery::try_from(p).ok(),
         None => parts.uri.path_and_query().cloned(),
@@ -155,6 +162,23 @@ pub async fn forward(
         Ok(Ok(resp)) => resp,
     };
     guard.response_head();
+    let mut resp = resp;
+    if resp.status() == http::StatusCode::SWITCHING_PROTOCOLS {
+        let Some((_, client_side)) = upgrade else {
+            return Err(ProxyError::BadResponse {
+                upstream: name,
+                server: id,
+                cause: "101 without an upgrade request".into(),
+            });
+        };
+        upgrade::tunnel(
+            client_side,
+            hyper::upgrade::on(&mut resp),
+            format!("upstream {name} server {id}"),
+        );
+        let (parts, body) = resp.into_parts();
+        return Ok(Response::from_parts(parts, ProxyBody::upstream(body, guard)));
+    }
     let (mut parts, body) = resp.into_parts();
     headers::remove_hop_by_hop(&mut parts.headers);
     Ok(Response::from_parts(parts, ProxyBody::upstream(body, guard)))

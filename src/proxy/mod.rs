@@ -9,6 +9,7 @@ mod forward;
 mod framing;
 mod headers;
 mod outlier;
+mod upgrade;
 
 pub use body::ProxyBody;
 pub use error::{chain as error_chain, ProxyError};

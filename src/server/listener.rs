@@ -107,7 +107,9 @@ fn serve_connection(stream: TcpStream, peer: SocketAddr, listener: &str, shared:
     let _ = stream.set_nodelay(true);
     let service = TowerToHyperService::new(ProxyService::new(shared.state.clone(), shared.metrics.clone(), peer));
     let builder = builder(&shared.state.load().config.limits);
-    let conn = builder.serve_connection(TokioIo::new(stream), service).into_owned();
+    let conn = builder
+        .serve_connection_with_upgrades(TokioIo::new(stream), service)
+        .into_owned();
     let graceful = shared.graceful.lock().expect("graceful lock");
     let Some(graceful) = graceful.as_ref() else {
         return; // shutting down: the connection is dropped unserved
