@@ -109,3 +109,15 @@ pub fn check_weights(shares_of: &dyn Fn(&[Member]) -> Vec<f64>, tolerance: f64) 
         );
     }
 }
+
+/// `check_movement` at 4, 10 and 100 members, printing the figures under `name`.
+pub fn check_movement_at_sizes(name: &str, build: &dyn Fn(&[Member]) -> Box<dyn Balancer>, factor: f64, minimal: bool) {
+    let keys = keys();
+    for n in [4, 10, 100] {
+        let (added, removed) = check_movement(build, n, factor, minimal, &keys);
+        eprintln!(
+            "{name} n={n}: add moved {added:.5}, remove moved {removed:.5} (ideal {:.5})",
+            1.0 / n as f64
+        );
+    }
+}

@@ -25,14 +25,7 @@ fn balance_exact_share_at_most_1_02() {
 
 #[test]
 fn adding_or_removing_one_moves_at_most_1_7_over_n() {
-    let keys = keys();
-    for n in [4, 10, 100] {
-        let (added, removed) = check_movement(&build, n, 1.7, false, &keys);
-        eprintln!(
-            "maglev n={n}: add moved {added:.5}, remove moved {removed:.5} (ideal {:.5})",
-            1.0 / n as f64
-        );
-    }
+    check_movement_at_sizes("maglev", &build, 1.7, false);
 }
 
 #[test]

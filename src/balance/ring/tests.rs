@@ -24,14 +24,7 @@ fn balance_max_over_mean_at_most_1_10() {
 
 #[test]
 fn adding_or_removing_one_moves_at_most_1_1_over_n() {
-    let keys = keys();
-    for n in [4, 10, 100] {
-        let (added, removed) = check_movement(&build, n, 1.1, true, &keys);
-        eprintln!(
-            "ring n={n}: add moved {added:.5}, remove moved {removed:.5} (ideal {:.5})",
-            1.0 / n as f64
-        );
-    }
+    check_movement_at_sizes("ring", &build, 1.1, true);
 }
 
 #[test]
