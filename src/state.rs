@@ -36,7 +36,7 @@ impl Snapshot {
             let old = previous.and_then(|p| p.upstreams.iter().position(|u| u.name == cfg.name).map(|i| (p, i)));
             let upstream = Upstream::new(cfg, old.map(|(p, i)| &p.upstreams[i]));
             let client = match old {
-                Some((p, i)) if p.upstreams[i].connect_timeout == cfg.connect_timeout => p.clients[i].clone(),
+                Some((p, i)) if same_client(&p.upstreams[i], cfg) => p.clients[i].clone(),
                 _ => client::build(&upstream),
             };
             upstreams.push(upstream);
@@ -57,4 +57,9 @@ impl Snapshot {
             clients,
         })
     }
+}
+
+/// Whether a pool's client (and its pooled connections) fits the new config.
+fn same_client(old: &Upstream, cfg: &crate::config::UpstreamConfig) -> bool {
+    old.connect_timeout == cfg.connect_timeout && old.protocol == cfg.protocol
 }

@@ -57,7 +57,7 @@ pub struct RawUpstream {
     pub tls: Option<Value>,
     pub discovery: Option<Value>,
     pub timeouts: Option<RawTimeouts>,
-    pub retries: Option<Value>,
+    pub retries: Option<RawRetries>,
 }
 
 /// `upstreams.*.health_check`.
@@ -105,6 +105,13 @@ pub enum KeyList {
 pub struct RawServer {
     pub address: String,
     pub weight: Option<i64>,
+}
+
+/// `upstreams.*.retries`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRetries {
+    pub attempts: Option<Value>,
 }
 
 /// `upstreams.*.timeouts`.

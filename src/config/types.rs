@@ -45,6 +45,18 @@ pub struct UpstreamConfig {
     pub response_timeout: Duration,
     pub health_check: Option<HealthCheckConfig>,
     pub outlier_detection: Option<OutlierConfig>,
+    pub protocol: Protocol,
+    /// Extra tries after a failed attempt, each on another server (SPEC §3 says when).
+    pub retries: u32,
+}
+
+/// How fulcrum speaks to a pool's servers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    /// HTTP/1.1 with pooled keep-alive connections.
+    Http1,
+    /// HTTP/2 with prior knowledge (gRPC backends), multiplexed.
+    H2c,
 }
 
 /// Active health checks of a pool.
@@ -223,6 +235,8 @@ pub enum LogFormat {
 pub struct Limits {
     /// The whole request head must arrive within this.
     pub header_read_timeout: Duration,
+    /// A keep-alive connection with no request in flight closes after this.
+    pub idle_timeout: Duration,
     /// Request line + headers; over it: 431. At least 8 KiB.
     pub max_header_bytes: usize,
     /// Over it: 431.

@@ -55,17 +55,23 @@ fn upstream(cx: &mut Ctx, path: &str, name: String, raw: RawUpstream) -> Option<
     for (key, value, issue) in [
         ("tls", raw.tls.is_some(), "TLS to upstreams"),
         ("discovery", raw.discovery.is_some(), "DNS discovery"),
-        ("retries", raw.retries.is_some(), "retries"),
     ] {
         if value {
             cx.unsupported(&format!("{path}.{key}"), issue);
         }
     }
-    match raw.protocol.as_deref() {
-        None | Some("http1") => {}
-        Some("h2c") => cx.unsupported(&format!("{path}.protocol"), "h2c to upstreams"),
-        Some(other) => cx.err(&format!("{path}.protocol"), format!("`{other}` is not http1 or h2c")),
-    }
+    let protocol = match raw.protocol.as_deref() {
+        None | Some("http1") => Protocol::Http1,
+        Some("h2c") => Protocol::H2c,
+        Some(other) => {
+            cx.err(&format!("{path}.protocol"), format!("`{other}` is not http1 or h2c"));
+            Protocol::Http1
+        }
+    };
+    let retries = raw.retries.map_or(DEFAULT_RETRIES, |r| {
+        let key = format!("{path}.retries.attempts");
+        super::limits::int(cx, &key, r.attempts, DEFAULT_RETRIES.into(), 0, MAX_RETRIES) as u32
+    });
     let servers = servers(cx, path, raw.servers.unwrap_or_default());
     let balance = balance(cx, path, raw.balance.as_deref(), raw.hash, servers.len());
     let health_check = raw
@@ -88,8 +94,15 @@ fn upstream(cx: &mut Ctx, path: &str, name: String, raw: RawUpstream) -> Option<
         response_timeout,
         health_check,
         outlier_detection,
+        protocol,
+        retries,
     })
 }
+
+/// Extra attempts when none are configured: one, as nginx and HAProxy also
+/// retry a refused connection on another server by default.
+const DEFAULT_RETRIES: u32 = 1;
+const MAX_RETRIES: u64 = 10;
 
 fn balance(cx: &mut Ctx, path: &str, balance: Option<&str>, hash: Option<RawHash>, servers: usize) -> Option<Balance> {
     let bpath = format!("{path}.balance");

@@ -1,15 +1,18 @@
 //! Route, select and forward one request; fills in `Info` as it learns where
 //! the request goes, so errors are labelled as precisely as successes.
 
+use super::attempt::{self, Routed};
 use super::body::ProxyBody;
 use super::done::Info;
-use super::{error, framing, headers, outlier, upgrade, ProxyError};
+use super::replay::ReplayBody;
+use super::{framing, headers, upgrade, ProxyError};
+use crate::config::Protocol;
 use crate::metrics::Metrics;
 use crate::route::{self, RouteInput};
 use crate::state::Snapshot;
 use crate::upstream::{InFlight, KeyInput, Why};
-use http::uri::{PathAndQuery, Scheme};
-use http::{Request, Response, Uri, Version};
+use http::uri::PathAndQuery;
+use http::{Request, Response, Version};
 use hyper::body::Incoming;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -95,13 +98,17 @@ pub async fn forward(
             _ => None,
         }
     };
-    let (upstream_index, server_index) = (info.upstream.unwrap_or(0), info.server.unwrap_or(0));
-    let upstream = &snap.upstreams[upstream_index];
-    let server = &upstream.servers[server_index];
+    let upstream = &snap.upstreams[info.upstream.unwrap_or(0)];
 
     let authority = parts.uri.authority().map(|a| a.as_str().to_owned());
     let trusted = snap.config.trusted_proxies.iter().any(|c| c.contains(peer.ip()));
+    let te_trailers = upstream.protocol == Protocol::H2c && headers::wants_trailers(&parts.headers);
     headers::prepare_request(&mut parts.headers, authority.as_deref(), peer.ip(), trusted, "http");
+    if te_trailers {
+        parts
+            .headers
+            .insert(http::header::TE, http::HeaderValue::from_static("trailers"));
+    }
     if let Some((value, _)) = &upgrade {
         upgrade::restore(&mut parts.headers, value.clone());
     }
@@ -109,61 +116,28 @@ pub async fn forward(
         Some(p) => PathAndQuery::try_from(p).ok(),
         None => parts.uri.path_and_query().cloned(),
     };
-    let mut uri = http::uri::Parts::default();
-    uri.scheme = Some(Scheme::HTTP);
-    uri.authority = Some(server.authority.clone());
-    uri.path_and_query = Some(path_and_query.unwrap_or_else(|| PathAndQuery::from_static("/")));
-    parts.uri = Uri::from_parts(uri).expect("scheme, authority and path make a URI");
-    parts.version = Version::HTTP_11;
-
-    let client = &snap.clients[upstream_index];
+    let path_and_query = path_and_query.unwrap_or_else(|| PathAndQuery::from_static("/"));
     let (body, body_failed) = framing::Watched::new(body);
     let body = http_body_util::Limited::new(body, usize::try_from(limit).unwrap_or(usize::MAX));
-    let request = client.request(Request::from_parts(parts, body));
-    let sent = tokio::time::timeout(upstream.response_timeout, request).await;
-    if let Ok(Err(e)) = &sent {
-        if body_failed.load(std::sync::atomic::Ordering::SeqCst) {
-            metrics.requests_rejected.with_label_values(&["bad_request"]).inc();
-            return Err(ProxyError::BadRequest("invalid request body framing"));
-        }
-        if error::is_body_limit(e) {
-            metrics.requests_rejected.with_label_values(&["body_too_large"]).inc();
-            return Err(ProxyError::BodyTooLarge { limit });
-        }
-    }
-    let failed = match &sent {
-        Ok(Ok(resp)) => resp.status().is_server_error(),
-        _ => true,
+    let retry = upstream.retries > 0 && upstream.servers.len() > 1 && upgrade.is_none();
+    let (body, slot) = ReplayBody::first(body, retry);
+    let routed = Routed {
+        snap,
+        metrics,
+        peer,
+        parts,
+        path_and_query,
+        body,
+        slot,
+        body_failed,
+        guard,
     };
-    outlier::record(upstream, server_index, failed, metrics);
-    let (name, id) = (upstream.name.clone(), server.id.clone());
-    let resp = match sent {
-        Err(_) => {
-            return Err(ProxyError::Timeout {
-                upstream: name,
-                server: id,
-                timeout: upstream.response_timeout,
-            })
-        }
-        Ok(Err(e)) if e.is_connect() => {
-            return Err(ProxyError::Connect {
-                upstream: name,
-                server: id,
-                cause: error::chain(&e),
-            })
-        }
-        Ok(Err(e)) => {
-            return Err(ProxyError::BadResponse {
-                upstream: name,
-                server: id,
-                cause: error::chain(&e),
-            })
-        }
-        Ok(Ok(resp)) => resp,
-    };
+    let (resp, guard) = attempt::send(routed, info).await?;
     guard.response_head();
     let mut resp = resp;
     if resp.status() == http::StatusCode::SWITCHING_PROTOCOLS {
+        let server = &upstream.servers[info.server.unwrap_or(0)];
+        let (name, id) = (upstream.name.clone(), server.id.clone());
         let Some((_, client_side)) = upgrade else {
             return Err(ProxyError::BadResponse {
                 upstream: name,

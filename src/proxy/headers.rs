@@ -33,6 +33,17 @@ pub fn remove_hop_by_hop(headers: &mut HeaderMap) {
     }
 }
 
+/// Whether the client accepts trailers (`TE: trailers`), which an HTTP/2
+/// upstream such as a gRPC server requires to be passed on.
+pub fn wants_trailers(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::TE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|t| t.trim().eq_ignore_ascii_case("trailers"))
+}
+
 /// Prepares a request's headers for the upstream: hop-by-hop removed, `Host`
 /// kept (or set from the URI authority for HTTP/2), cookies joined into one
 /// header, the client address appended to `X-Forwarded-For` when the peer is

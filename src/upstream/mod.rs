@@ -15,7 +15,7 @@ use crate::balance::{
     hash_key, Balancer, Bound, LeastConnections, Maglev, Member, P2cEwma, RandomPick, Ring, RoundRobinPick, ServerLoad,
     View, WeightedRoundRobin,
 };
-use crate::config::{Balance, Fallback, HashPolicy, KeySource, OutlierConfig, UpstreamConfig};
+use crate::config::{Balance, Fallback, HashPolicy, KeySource, OutlierConfig, Protocol, UpstreamConfig};
 use crate::health::{Health, Transition};
 use http::uri::Authority;
 use std::net::SocketAddr;
@@ -44,6 +44,9 @@ pub struct Upstream {
     pub servers: Vec<Server>,
     pub connect_timeout: Duration,
     pub response_timeout: Duration,
+    pub protocol: Protocol,
+    /// Extra attempts on other servers (SPEC §3).
+    pub retries: u32,
     balancer: Box<dyn Balancer>,
     hash: Option<HashRuntime>,
     outlier: Option<OutlierConfig>,
@@ -156,6 +159,8 @@ impl Upstream {
             name: cfg.name.clone(),
             connect_timeout: cfg.connect_timeout,
             response_timeout: cfg.response_timeout,
+            protocol: cfg.protocol,
+            retries: cfg.retries,
             balancer: balancer(&cfg.balance, &members, &servers, &overflow_count),
             overflow_count,
             admission: cfg

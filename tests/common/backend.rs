@@ -171,6 +171,17 @@ async fn handle(
         }
         return Ok(text(format!("{len} {:x}", hasher.finalize())));
     }
+    if path == "/grpc" {
+        // gRPC-style: echo what arrived, then trailers carrying the status
+        let te = req.headers().get("te").map_or("", |v| v.to_str().unwrap()).to_string();
+        let collected = req.into_body().collect().await.unwrap().to_bytes();
+        let mut trailers = HeaderMap::new();
+        trailers.insert("grpc-status", "0".parse().unwrap());
+        trailers.insert("x-te", te.parse().unwrap());
+        trailers.insert("x-received", collected.len().to_string().parse().unwrap());
+        let body = Full::new(collected).with_trailers(async move { Some(Ok(trailers)) });
+        return Ok(Response::new(BodyExt::boxed(body)));
+    }
     if let Some(spec) = path.strip_prefix("/drip/") {
         // /drip/CHUNKS/MS: CHUNKS generated 64 KiB chunks, MS apart
         let (chunks, ms) = spec.split_once('/').unwrap();

@@ -1,0 +1,124 @@
+//! Upstream protocols and failures: h2c pools with trailers (gRPC style), a
+//! response cut mid-body reaching the client as a truncation, an invalid
+//! status line answered 502, and bad connections never pooled.
+
+mod common;
+use bytes::Bytes;
+use common::*;
+use http_body_util::{BodyExt, Full};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+fn one_pool(server: &str, extra: &str) -> String {
+    format!(
+        "listeners: [{{ address: \"{{LISTEN}}\" }}]\nupstreams:\n  p:\n    servers: [{{ address: \"{server}\" }}]\n{extra}routes: [{{ upstream: p }}]\n"
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn h2c_pools_speak_http2_and_pass_trailers_through() {
+    let b = spawn_backend("b").await;
+    let lb = spawn_lb(&one_pool("{b0}", "    protocol: h2c\n"), &[&b]).await;
+    let c = h2_client();
+    let req = http::Request::post(format!("http://{}/grpc", lb.addr))
+        .header("te", "trailers")
+        .header("content-type", "application/grpc")
+        .body(BodyExt::boxed(Full::new(Bytes::from_static(b"\0\0\0\0\x05hello"))))
+        .unwrap();
+    let resp = c.request(req).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let collected = resp.into_body().collect().await.unwrap();
+    let trailers = collected.trailers().cloned().expect("trailers reached the client");
+    assert_eq!(collected.to_bytes().as_ref(), b"\0\0\0\0\x05hello");
+    assert_eq!(trailers["grpc-status"], "0");
+    assert_eq!(
+        trailers["x-te"], "trailers",
+        "TE: trailers was passed to the h2c upstream"
+    );
+    assert_eq!(trailers["x-received"], "10");
+    // an HTTP/1.1 client is served over the same HTTP/2 upstream connection
+    assert_eq!(send(&client(), lb.addr, "GET", "/", &[]).await.body, "b");
+    let seen = b.seen();
+    assert!(seen.iter().all(|r| r.version == http::Version::HTTP_2), "{seen:?}");
+    assert_eq!(b.accepted(), 1, "one multiplexed connection");
+}
+
+/// An upstream that answers every request with `head` + `body` and then
+/// closes; counts its connections.
+async fn spawn_raw_upstream(reply: &'static [u8]) -> (SocketAddr, Arc<AtomicUsize>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let conns = Arc::new(AtomicUsize::new(0));
+    let count = conns.clone();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            count.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let _ = s.read(&mut buf).await;
+                let _ = s.write_all(reply).await;
+            });
+        }
+    });
+    (addr, conns)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_cut_short_reaches_the_client_as_a_truncation() {
+    let (up, conns) =
+        spawn_raw_upstream(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly forty bytes of the hundred promised")
+            .await;
+    let b = spawn_backend("b").await;
+    let lb = spawn_lb(&one_pool(&up.to_string(), ""), &[&b]).await;
+    // HTTP/1.1: the head promises 100 bytes, the connection closes before them
+    for _ in 0..2 {
+        let raw = raw_exchange(lb.addr, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").await;
+        let (head, body) = raw.split_once("\r\n\r\n").unwrap();
+        assert!(head.starts_with("HTTP/1.1 200"), "{raw}");
+        assert!(head.to_ascii_lowercase().contains("content-length: 100"), "{head}");
+        assert!(body.len() < 100, "the client must see fewer bytes than promised");
+    }
+    // HTTP/2: the stream is reset, never ended cleanly
+    let resp = h2_client()
+        .request(
+            http::Request::get(format!("http://{}/", lb.addr))
+                .body(BodyExt::boxed(Full::new(Bytes::new())))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert!(
+        resp.into_body().collect().await.is_err(),
+        "a clean end after a truncation"
+    );
+    assert_eq!(
+        conns.load(Ordering::SeqCst),
+        3,
+        "the cut connection was pooled and reused"
+    );
+}
+
+#[tokio::test]
+async fn an_invalid_status_line_is_502() {
+    for reply in [
+        &b"HTTP/1.1 2000 OK\r\n\r\n"[..],
+        b"HTTP/1.1 OK\r\nContent-Length: 0\r\n\r\n",
+        b"\x00\x01garbage\r\n\r\n",
+    ] {
+        let (up, conns) = spawn_raw_upstream(reply).await;
+        let lb = spawn_lb(&one_pool(&up.to_string(), ""), &[]).await;
+        let c = client();
+        for _ in 0..2 {
+            let r = send(&c, lb.addr, "GET", "/", &[]).await;
+            assert_eq!(r.status, 502, "{reply:?}: {}", r.body);
+            assert!(r.body.contains("bad response"), "{}", r.body);
+        }
+        assert_eq!(
+            conns.load(Ordering::SeqCst),
+            2,
+            "a bad connection went back to the pool"
+        );
+    }
+}
