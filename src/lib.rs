@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 pub mod access_log;
+pub mod activity;
 pub mod admin;
 pub mod balance;
 pub mod check;
@@ -9,6 +10,7 @@ pub mod config;
 pub mod demo;
 pub mod diff;
 pub mod explain;
+pub mod head_scan;
 pub mod health;
 pub mod metrics;
 pub mod proxy;

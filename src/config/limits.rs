@@ -8,7 +8,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 /// An integer key within `min..=max`, or `default` when absent.
-fn int(cx: &mut Ctx, path: &str, value: Option<Value>, default: u64, min: u64, max: u64) -> u64 {
+pub(super) fn int(cx: &mut Ctx, path: &str, value: Option<Value>, default: u64, min: u64, max: u64) -> u64 {
     match value {
         None => default,
         Some(v) => match v.as_u64() {
@@ -23,16 +23,19 @@ fn int(cx: &mut Ctx, path: &str, value: Option<Value>, default: u64, min: u64, m
 
 pub(super) fn limits(cx: &mut Ctx, raw: RawLimits) -> Limits {
     let d = Limits::default();
-    if raw.idle_timeout.is_some() {
-        cx.unsupported("limits.idle_timeout", "idle keep-alive timeout");
-    }
     let header_read_timeout = cx.duration(
         raw.header_read_timeout,
         "limits.header_read_timeout",
         d.header_read_timeout,
     );
-    if header_read_timeout.is_zero() {
-        cx.err("limits.header_read_timeout", "must be above zero");
+    let idle_timeout = cx.duration(raw.idle_timeout, "limits.idle_timeout", d.idle_timeout);
+    for (key, value) in [
+        ("limits.header_read_timeout", header_read_timeout),
+        ("limits.idle_timeout", idle_timeout),
+    ] {
+        if value.is_zero() {
+            cx.err(key, "must be above zero");
+        }
     }
     // hyper's HTTP/1 read buffer cannot be smaller than 8 KiB
     let max_header_bytes = int(
@@ -69,6 +72,7 @@ pub(super) fn limits(cx: &mut Ctx, raw: RawLimits) -> Limits {
     );
     Limits {
         header_read_timeout,
+        idle_timeout,
         max_header_bytes: max_header_bytes as usize,
         max_headers: max_headers as usize,
         max_body_bytes,
@@ -81,6 +85,7 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             header_read_timeout: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(60),
             max_header_bytes: 65_536,
             max_headers: 100,
             max_body_bytes: 10_485_760,

@@ -53,6 +53,8 @@ pub struct Done {
     pub bytes: u64,
     /// Present when the access log is on.
     pub seen: Option<Seen>,
+    /// Keeps the downstream connection counted busy until the response ends.
+    pub busy: Option<crate::activity::Busy>,
 }
 
 impl Drop for Done {

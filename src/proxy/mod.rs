@@ -1,6 +1,7 @@
 //! The request path: route -> select -> forward, with errors mapped to
 //! responses in one place. The only module besides `server` that knows hyper.
 
+mod attempt;
 mod body;
 pub mod client;
 mod done;
@@ -9,11 +10,13 @@ mod forward;
 mod framing;
 mod headers;
 mod outlier;
+mod replay;
 mod upgrade;
 
 pub use body::ProxyBody;
 pub use error::{chain as error_chain, ProxyError};
 
+use crate::activity::Activity;
 use crate::metrics::Metrics;
 use crate::state::Snapshot;
 use arc_swap::ArcSwap;
@@ -34,11 +37,23 @@ pub struct ProxyService {
     state: Arc<ArcSwap<Snapshot>>,
     metrics: Arc<Metrics>,
     peer: SocketAddr,
+    activity: Option<Arc<Activity>>,
 }
 
 impl ProxyService {
     pub fn new(state: Arc<ArcSwap<Snapshot>>, metrics: Arc<Metrics>, peer: SocketAddr) -> Self {
-        Self { state, metrics, peer }
+        Self {
+            state,
+            metrics,
+            peer,
+            activity: None,
+        }
+    }
+
+    /// Marks each request busy on its connection's `activity` until its response ends.
+    pub fn with_activity(mut self, activity: Arc<Activity>) -> Self {
+        self.activity = Some(activity);
+        self
     }
 }
 
@@ -56,6 +71,8 @@ impl tower::Service<Request<Incoming>> for ProxyService {
         let snapshot = self.state.load_full();
         let (peer, metrics) = (self.peer, self.metrics.clone());
         let start = Instant::now();
+        let busy = self.activity.as_ref().map(Activity::begin);
+        let ambiguous = self.activity.as_ref().is_some_and(|a| a.take_ambiguous());
         let seen = snapshot.access_log.as_ref().map(|_| Seen {
             time: SystemTime::now(),
             client: peer,
@@ -67,7 +84,13 @@ impl tower::Service<Request<Incoming>> for ProxyService {
         });
         Box::pin(async move {
             let mut info = Info::default();
-            let resp = match forward::forward(&snapshot, &metrics, peer, req, &mut info).await {
+            let sent = if ambiguous {
+                metrics.requests_rejected.with_label_values(&["bad_request"]).inc();
+                Err(ProxyError::BadRequest("both Content-Length and Transfer-Encoding"))
+            } else {
+                forward::forward(&snapshot, &metrics, peer, req, &mut info).await
+            };
+            let resp = match sent {
                 Ok(resp) => resp,
                 Err(e) => {
                     if e.status().is_server_error() {
@@ -92,6 +115,7 @@ impl tower::Service<Request<Incoming>> for ProxyService {
                 start,
                 bytes: 0,
                 seen,
+                busy,
             };
             Ok(resp.map(|body| body.with_done(done)))
         })

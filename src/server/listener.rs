@@ -2,6 +2,7 @@
 //! connection watched for graceful shutdown.
 
 use super::Shared;
+use crate::activity::{Activity, Expired, Noted};
 use crate::config::Limits;
 use crate::proxy::ProxyService;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
@@ -93,7 +94,6 @@ fn builder(limits: &Limits) -> auto::Builder<TokioExecutor> {
         .http1()
         .timer(TokioTimer::new())
         .keep_alive(true)
-        .header_read_timeout(limits.header_read_timeout)
         .max_buf_size(limits.max_header_bytes)
         .max_headers(limits.max_headers);
     builder
@@ -105,10 +105,14 @@ fn builder(limits: &Limits) -> auto::Builder<TokioExecutor> {
 
 fn serve_connection(stream: TcpStream, peer: SocketAddr, listener: &str, shared: &Arc<Shared>, slot: Slot) {
     let _ = stream.set_nodelay(true);
-    let service = TowerToHyperService::new(ProxyService::new(shared.state.clone(), shared.metrics.clone(), peer));
-    let builder = builder(&shared.state.load().config.limits);
-    let conn = builder
-        .serve_connection_with_upgrades(TokioIo::new(stream), service)
+    let activity = Activity::new();
+    let service = ProxyService::new(shared.state.clone(), shared.metrics.clone(), peer).with_activity(activity.clone());
+    let limits = shared.state.load().config.limits.clone();
+    let conn = builder(&limits)
+        .serve_connection_with_upgrades(
+            TokioIo::new(Noted::new(stream, activity.clone())),
+            TowerToHyperService::new(service),
+        )
         .into_owned();
     let graceful = shared.graceful.lock().expect("graceful lock");
     let Some(graceful) = graceful.as_ref() else {
@@ -119,11 +123,21 @@ fn serve_connection(stream: TcpStream, peer: SocketAddr, listener: &str, shared:
     let metrics = shared.metrics.clone();
     open.inc();
     tokio::spawn(async move {
-        if let Err(e) = conn.await {
-            tracing::debug!("connection from {peer}: {e}");
-            if let Some(reason) = rejected(e.as_ref()) {
-                metrics.requests_rejected.with_label_values(&[reason]).inc();
-            }
+        let expired = activity.expired(limits.header_read_timeout, limits.idle_timeout);
+        tokio::select! {
+            served = conn => if let Err(e) = served {
+                tracing::debug!("connection from {peer}: {e}");
+                if let Some(reason) = rejected(e.as_ref()) {
+                    metrics.requests_rejected.with_label_values(&[reason]).inc();
+                }
+            },
+            why = expired => match why {
+                Expired::Head => {
+                    tracing::debug!("connection from {peer}: request head not read within {:?}", limits.header_read_timeout);
+                    metrics.requests_rejected.with_label_values(&["header_timeout"]).inc();
+                }
+                Expired::Idle => tracing::debug!("connection from {peer}: idle for {:?}, closed", limits.idle_timeout),
+            },
         }
         open.dec();
         drop(slot);

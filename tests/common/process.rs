@@ -47,6 +47,22 @@ impl Proc {
         None
     }
 
+    /// How many file descriptors the process has open.
+    pub fn fds(&self) -> usize {
+        std::fs::read_dir(format!("/proc/{}/fd", self.child.id()))
+            .unwrap()
+            .count()
+    }
+
+    /// CPU time used so far (user + system), in clock ticks.
+    pub fn cpu_ticks(&self) -> u64 {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap();
+        // fields after the parenthesised name; utime and stime are the 12th and 13th
+        let rest = stat.rsplit_once(')').unwrap().1;
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
+    }
+
     /// A field of /proc/PID/status in KiB, e.g. "VmHWM" (peak RSS) or "VmRSS".
     pub fn status_kib(&self, field: &str) -> u64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();

@@ -1,0 +1,172 @@
+//! What a downstream connection is doing, for its two timers: the request
+//! head must arrive within `limits.header_read_timeout` (slowloris), and a
+//! keep-alive connection with no request in flight closes after
+//! `limits.idle_timeout`.
+//!
+//! hyper's own HTTP/1 header timer also runs while a keep-alive connection
+//! waits for its next request, so it would cut idle connections at the
+//! header timeout and count them as attacks; fulcrum times both phases here,
+//! the same way for HTTP/1 and HTTP/2. The socket wrapper notes the first
+//! bytes of a head, the proxy service marks requests in flight (until their
+//! response body ends), and one watchdog per connection sleeps until the
+//! current phase's deadline.
+
+use crate::head_scan::HeadScan;
+use crate::upstream::now_ns;
+use std::io;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+/// One connection's phase, shared by its socket, its service and its watchdog.
+#[derive(Debug)]
+pub struct Activity {
+    in_flight: AtomicU32,
+    /// Bytes of a request head have arrived with no request in flight.
+    reading: AtomicBool,
+    /// When the current phase (idle or reading a head) began.
+    since_ns: AtomicU64,
+    /// A head just read had both Content-Length and Transfer-Encoding.
+    ambiguous: AtomicBool,
+}
+
+/// Why the watchdog ends a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expired {
+    /// The head did not arrive within `header_read_timeout`.
+    Head,
+    /// Nothing in flight for `idle_timeout`.
+    Idle,
+}
+
+impl Activity {
+    /// A new connection: its first head is due within the header timeout.
+    pub fn new() -> Arc<Self> {
+        Arc::new(Self {
+            in_flight: AtomicU32::new(0),
+            reading: AtomicBool::new(true),
+            since_ns: AtomicU64::new(now_ns()),
+            ambiguous: AtomicBool::new(false),
+        })
+    }
+
+    /// A request arrived: counted until the returned token drops.
+    pub fn begin(self: &Arc<Self>) -> Busy {
+        self.in_flight.fetch_add(1, Relaxed);
+        self.reading.store(false, Relaxed);
+        Busy(self.clone())
+    }
+
+    /// Whether the request just begun came with ambiguous framing (see `head_scan`).
+    pub fn take_ambiguous(&self) -> bool {
+        self.ambiguous.swap(false, Relaxed)
+    }
+
+    fn read_some(&self) {
+        if self.in_flight.load(Relaxed) == 0 && !self.reading.load(Relaxed) {
+            self.reading.store(true, Relaxed);
+            self.since_ns.store(now_ns(), Relaxed);
+        }
+    }
+
+    /// How long until the current phase expires (None while busy), or
+    /// which deadline passed.
+    fn remaining(&self, head: Duration, idle: Duration) -> Result<Option<Duration>, Expired> {
+        if self.in_flight.load(Relaxed) > 0 {
+            return Ok(None);
+        }
+        let (limit, why) = if self.reading.load(Relaxed) {
+            (head, Expired::Head)
+        } else {
+            (idle, Expired::Idle)
+        };
+        let elapsed = Duration::from_nanos(now_ns().saturating_sub(self.since_ns.load(Relaxed)));
+        limit.checked_sub(elapsed).filter(|d| !d.is_zero()).map(Some).ok_or(why)
+    }
+
+    /// Resolves when the connection has been reading a head for longer than
+    /// `head` or idle for longer than `idle`; never while a request is in flight.
+    pub async fn expired(&self, head: Duration, idle: Duration) -> Expired {
+        loop {
+            match self.remaining(head, idle) {
+                Err(why) => return why,
+                Ok(Some(left)) => tokio::time::sleep(left).await,
+                // busy: look again within the shorter limit
+                Ok(None) => tokio::time::sleep(head.min(idle)).await,
+            }
+        }
+    }
+}
+
+/// A request in flight on its connection.
+#[derive(Debug)]
+pub struct Busy(Arc<Activity>);
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        if self.0.in_flight.fetch_sub(1, Relaxed) == 1 {
+            self.0.since_ns.store(now_ns(), Relaxed);
+        }
+    }
+}
+
+/// The downstream socket, noting when request bytes arrive.
+pub struct Noted<T> {
+    inner: T,
+    activity: Arc<Activity>,
+    scan: HeadScan,
+}
+
+impl<T> Noted<T> {
+    pub fn new(inner: T, activity: Arc<Activity>) -> Self {
+        Self {
+            inner,
+            activity,
+            scan: HeadScan::default(),
+        }
+    }
+}
+
+impl<T: AsyncRead + Unpin> AsyncRead for Noted<T> {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if buf.filled().len() > before && self.activity.in_flight.load(Relaxed) == 0 {
+            self.activity.read_some();
+            let this = &mut *self;
+            if this.scan.feed(&buf.filled()[before..]) {
+                this.activity.ambiguous.store(true, Relaxed);
+            }
+        }
+        polled
+    }
+}
+
+impl<T: AsyncWrite + Unpin> AsyncWrite for Noted<T> {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+}
