@@ -119,3 +119,40 @@ async fn x_forwarded_for_follows_trusted_proxies() {
     assert_eq!(seen[0].headers["x-forwarded-for"], "203.0.113.7, 127.0.0.1");
     assert_eq!(seen[1].headers["x-forwarded-for"], "127.0.0.1");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http2_requests_meet_the_same_limits() {
+    let b = spawn_backend("b").await;
+    let lb = spawn_lb(
+        &yaml("max_header_bytes: 8192, max_headers: 5, max_body_bytes: 1000", ""),
+        &[&b],
+    )
+    .await;
+    let c = h2_client();
+    let big = "a".repeat(10_000);
+    let many: Vec<(String, &str)> = (0..10).map(|i| (format!("x-h{i}"), "v")).collect();
+    let many: Vec<(&str, &str)> = many.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+    for (what, headers) in [("bytes", vec![("x-big", big.as_str())]), ("count", many)] {
+        let req = headers
+            .iter()
+            .fold(http::Request::get(format!("http://{}/", lb.addr)), |r, (k, v)| {
+                r.header(*k, *v)
+            })
+            .body(http_body_util::BodyExt::boxed(http_body_util::Full::new(
+                bytes::Bytes::new(),
+            )))
+            .unwrap();
+        match c.request(req).await {
+            Ok(resp) => assert_eq!(resp.status(), 431, "over max_header_{what}"),
+            Err(e) => panic!("over max_header_{what}: {e:?}"),
+        }
+    }
+    let req = http::Request::post(format!("http://{}/sha", lb.addr))
+        .body(http_body_util::BodyExt::boxed(http_body_util::Full::new(
+            bytes::Bytes::from(vec![b'a'; 5000]),
+        )))
+        .unwrap();
+    assert_eq!(c.request(req).await.unwrap().status(), 413);
+    assert_eq!(b.traffic(), 0, "nothing over a limit was forwarded");
+    assert_eq!(send(&c, lb.addr, "GET", "/", &[]).await.status, 200);
+}

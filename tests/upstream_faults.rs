@@ -122,3 +122,64 @@ async fn an_invalid_status_line_is_502() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upstream_that_never_accepts_is_502_after_the_connect_timeout() {
+    // a listener whose backlog is full: the kernel drops further SYNs
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let listener = socket.listen(1).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut fillers = Vec::new();
+    for _ in 0..8 {
+        match tokio::time::timeout(
+            std::time::Duration::from_millis(200),
+            tokio::net::TcpStream::connect(addr),
+        )
+        .await
+        {
+            Ok(Ok(s)) => fillers.push(s),
+            _ => break,
+        }
+    }
+    let lb = spawn_lb(
+        &one_pool(
+            &addr.to_string(),
+            "    timeouts: { connect: 300ms }\n    retries: { attempts: 0 }\n",
+        ),
+        &[],
+    )
+    .await;
+    let start = std::time::Instant::now();
+    let r = send(&client(), lb.addr, "GET", "/", &[]).await;
+    assert_eq!(r.status, 502, "{}", r.body);
+    assert!(r.body.contains(&format!("cannot connect to {addr}")), "{}", r.body);
+    // it waited for the connect (not refused at once), and far less than the
+    // kernel's own connect timeout (the upper bound is generous against noise)
+    let took = start.elapsed();
+    assert!(
+        took >= std::time::Duration::from_millis(250),
+        "refused, not timed out: {took:?}"
+    );
+    assert!(took < std::time::Duration::from_secs(10), "{took:?}");
+    drop(listener);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pooled_connection_the_server_closed_is_replaced_transparently() {
+    // answers one request per connection as keep-alive, then closes it while idle
+    let (up, conns) = spawn_raw_upstream(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok").await;
+    let lb = spawn_lb(&one_pool(&up.to_string(), "    retries: { attempts: 0 }\n"), &[]).await;
+    let c = client();
+    for _ in 0..5 {
+        let r = send(&c, lb.addr, "GET", "/", &[]).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        // let the server's close reach the idle pooled connection
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        conns.load(Ordering::SeqCst),
+        5,
+        "each request needed a fresh connection"
+    );
+}

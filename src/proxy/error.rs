@@ -32,6 +32,8 @@ pub enum ProxyError {
     },
     #[error("request body larger than limits.max_body_bytes ({limit} bytes)")]
     BodyTooLarge { limit: u64 },
+    #[error("more than limits.max_headers ({limit}) request headers")]
+    TooManyHeaders { limit: usize },
     #[error("malformed request: {0}")]
     BadRequest(&'static str),
 }
@@ -46,6 +48,7 @@ impl ProxyError {
             ProxyError::Connect { .. } | ProxyError::BadResponse { .. } => StatusCode::BAD_GATEWAY,
             ProxyError::Timeout { .. } => StatusCode::GATEWAY_TIMEOUT,
             ProxyError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ProxyError::TooManyHeaders { .. } => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             ProxyError::BadRequest(_) => StatusCode::BAD_REQUEST,
         }
     }

@@ -33,6 +33,12 @@ pub async fn forward(
         metrics.requests_rejected.with_label_values(&["bad_request"]).inc();
         return Err(ProxyError::BadRequest(reason));
     }
+    // hyper counts HTTP/1 header lines itself; HTTP/2 header lists are counted here
+    let max_headers = snap.config.limits.max_headers;
+    if parts.headers.len() > max_headers {
+        metrics.requests_rejected.with_label_values(&["header_too_large"]).inc();
+        return Err(ProxyError::TooManyHeaders { limit: max_headers });
+    }
     let limit = snap.config.limits.max_body_bytes;
     let declared = parts
         .headers
