@@ -17,4 +17,5 @@ pub mod proxy;
 pub mod route;
 pub mod server;
 pub mod state;
+pub mod tls;
 pub mod upstream;

@@ -30,6 +30,8 @@ pub struct Metrics {
     pub hash_keyspace_share: GaugeVec,
     pub bounded_load_overflow: IntCounterVec,
     pub requests_rejected: IntCounterVec,
+    pub tls_handshakes: IntCounterVec,
+    pub tls_not_after: GaugeVec,
     /// Overflows already exported, per upstream.
     exported_overflows: Mutex<HashMap<String, u64>>,
 }
@@ -149,8 +151,27 @@ impl Metrics {
             "Requests rejected before routing, by reason.",
             &["reason"],
         );
+        let tls_handshakes = counter(
+            &registry,
+            "fulcrum_tls_handshakes_total",
+            "TLS handshakes on each TLS listener, by result (success or failure).",
+            &["listener", "result"],
+        );
+        let tls_not_after = GaugeVec::new(
+            Opts::new(
+                "fulcrum_tls_certificate_not_after_timestamp_seconds",
+                "When each served certificate expires (unix seconds), by its first DNS name.",
+            ),
+            &["listener", "name"],
+        )
+        .expect("valid metric");
+        registry
+            .register(Box::new(tls_not_after.clone()))
+            .expect("unique metric");
         Self {
             registry,
+            tls_handshakes,
+            tls_not_after,
             config_reloads,
             last_reload_success,
             upstream_server_healthy,
@@ -205,10 +226,21 @@ impl Metrics {
 
     /// Brings the scrape-time figures up to date from the serving snapshot:
     /// in-flight gauges, keyspace shares (with live eligibility), bounded-load
-    /// overflows, and a zero retries series per upstream.
+    /// overflows, certificate expiry, and zero series for retries and handshakes.
     pub fn refresh(&self, snap: &Snapshot) {
         self.upstream_in_flight.reset();
         self.hash_keyspace_share.reset();
+        self.tls_not_after.reset();
+        for (listener, tls) in &snap.tls {
+            for result in ["success", "failure"] {
+                self.tls_handshakes.with_label_values(&[listener, result]);
+            }
+            for (name, not_after) in tls.certificates.iter() {
+                self.tls_not_after
+                    .with_label_values(&[listener, name])
+                    .set(*not_after as f64);
+            }
+        }
         let mut exported = self.exported_overflows.lock().unwrap_or_else(|e| e.into_inner());
         for u in &snap.upstreams {
             self.retries.with_label_values(&[&u.name]);

@@ -4,7 +4,9 @@ use crate::access_log::AccessLog;
 use crate::config::Config;
 use crate::proxy::client::{self, UpstreamClient};
 use crate::route::Router;
+use crate::tls::TlsListener;
 use crate::upstream::Upstream;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 /// Routes, pools and their clients, built together from one config.
@@ -17,6 +19,8 @@ pub struct Snapshot {
     pub upstreams: Vec<Upstream>,
     /// One pooled client per upstream, same index.
     pub clients: Vec<UpstreamClient>,
+    /// TLS listeners by configured address, certificates read at this load.
+    pub tls: HashMap<String, TlsListener>,
     /// `balance` of each upstream, same index.
     pub algorithms: Vec<&'static str>,
     /// Kept across reloads while its config is unchanged.
@@ -37,7 +41,7 @@ impl Snapshot {
             let upstream = Upstream::new(cfg, old.map(|(p, i)| &p.upstreams[i]));
             let client = match old {
                 Some((p, i)) if same_client(&p.upstreams[i], cfg) => p.clients[i].clone(),
-                _ => client::build(&upstream),
+                _ => client::build(cfg).map_err(|e| std::io::Error::other(format!("upstream {}: {e}", cfg.name)))?,
             };
             upstreams.push(upstream);
             clients.push(client);
@@ -45,10 +49,23 @@ impl Snapshot {
         let access_log = match (&config.access_log, previous.and_then(|p| p.access_log.as_ref())) {
             (None, _) => None,
             (Some(cfg), Some(old)) if old.config == *cfg => Some(old.clone()),
-            (Some(cfg), _) => Some(Arc::new(AccessLog::start(cfg)?)),
+            (Some(cfg), _) => {
+                Some(Arc::new(AccessLog::start(cfg).map_err(|e| {
+                    std::io::Error::new(e.kind(), format!("cannot open the access log: {e}"))
+                })?))
+            }
         };
+        let mut tls = HashMap::new();
+        for l in &config.listeners {
+            if let Some(cfg) = &l.tls {
+                let built =
+                    TlsListener::new(cfg).map_err(|e| std::io::Error::other(format!("listener {}: {e}", l.address)))?;
+                tls.insert(l.address.to_string(), built);
+            }
+        }
         Ok(Self {
             version,
+            tls,
             access_log,
             config: config.clone(),
             router: Router::new(config.routes.clone()),
@@ -61,5 +78,5 @@ impl Snapshot {
 
 /// Whether a pool's client (and its pooled connections) fits the new config.
 fn same_client(old: &Upstream, cfg: &crate::config::UpstreamConfig) -> bool {
-    old.connect_timeout == cfg.connect_timeout && old.protocol == cfg.protocol
+    old.connect_timeout == cfg.connect_timeout && old.protocol == cfg.protocol && !old.tls && cfg.tls.is_none()
 }

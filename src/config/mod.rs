@@ -9,11 +9,13 @@ mod health;
 mod limits;
 mod locate;
 mod schema;
+mod tls;
 mod types;
 mod upstream;
 mod validate;
 
 pub use duration::parse_duration;
+pub use tls::{CertPair, PemFile, TlsVersion};
 pub use types::*;
 pub use upstream::key_source;
 
@@ -80,20 +82,18 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
         path: path.display().to_string(),
         source,
     })?;
-    let mut config = parse(&src)?;
-    if let Some(AccessLogConfig {
-        sink: LogSink::File(p), ..
-    }) = &mut config.access_log
-    {
-        if p.is_relative() {
-            *p = path.parent().unwrap_or(Path::new(".")).join(&*p);
-        }
-    }
-    Ok(config)
+    parse_in(&src, path.parent().unwrap_or(Path::new(".")))
 }
 
-/// Validates config text. All problems are reported together.
+/// Validates config text; relative file paths are taken from the current
+/// directory. All problems are reported together.
 pub fn parse(src: &str) -> Result<Config, ConfigError> {
+    parse_in(src, Path::new(""))
+}
+
+/// Validates config text whose relative file paths (certificates) are
+/// relative to `base`.
+pub fn parse_in(src: &str, base: &Path) -> Result<Config, ConfigError> {
     let root: serde_yaml::Value = match serde_yaml::from_str(src) {
         Ok(v) => v,
         Err(e) => {
@@ -104,7 +104,7 @@ pub fn parse(src: &str) -> Result<Config, ConfigError> {
             }]))
         }
     };
-    let (config, mut problems) = validate::validate(root);
+    let (config, mut problems) = validate::validate(root, base);
     if problems.is_empty() {
         if let Some(config) = config {
             return Ok(config);

@@ -9,6 +9,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+pub use super::tls::{ListenerTls, UpstreamTls};
+
 /// A whole, valid configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -28,10 +30,27 @@ pub struct Config {
     pub routes: Vec<RouteConfig>,
 }
 
-/// One plain-text listener.
+impl Config {
+    /// Every TLS file the config was loaded with (certificates, keys, CAs),
+    /// so a watch can notice a rotation that leaves the YAML unchanged.
+    pub fn tls_files(&self) -> Vec<&super::PemFile> {
+        let mut files = Vec::new();
+        for tls in self.listeners.iter().filter_map(|l| l.tls.as_ref()) {
+            for pair in &tls.certificates {
+                files.extend([&pair.cert, &pair.key]);
+            }
+            files.extend(tls.client_ca.as_ref());
+        }
+        files.extend(self.upstreams.iter().filter_map(|u| u.tls.as_ref()?.ca.as_ref()));
+        files
+    }
+}
+
+/// One listener: plain text, or TLS when `tls` is set.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListenerConfig {
     pub address: SocketAddr,
+    pub tls: Option<ListenerTls>,
 }
 
 /// A named pool of servers and how to balance over it.
@@ -46,6 +65,8 @@ pub struct UpstreamConfig {
     pub health_check: Option<HealthCheckConfig>,
     pub outlier_detection: Option<OutlierConfig>,
     pub protocol: Protocol,
+    /// TLS to the servers.
+    pub tls: Option<UpstreamTls>,
     /// Extra tries after a failed attempt, each on another server (SPEC §3 says when).
     pub retries: u32,
 }
@@ -57,6 +78,8 @@ pub enum Protocol {
     Http1,
     /// HTTP/2 with prior knowledge (gRPC backends), multiplexed.
     H2c,
+    /// HTTP/2 over TLS, required by ALPN.
+    H2,
 }
 
 /// Active health checks of a pool.

@@ -52,19 +52,34 @@ pub(super) fn validate_upstreams(cx: &mut Ctx, value: Option<Value>) -> Vec<Upst
 
 fn upstream(cx: &mut Ctx, path: &str, name: String, raw: RawUpstream) -> Option<UpstreamConfig> {
     let before = cx.problems.len();
-    for (key, value, issue) in [
-        ("tls", raw.tls.is_some(), "TLS to upstreams"),
-        ("discovery", raw.discovery.is_some(), "DNS discovery"),
-    ] {
+    for (key, value, issue) in [("discovery", raw.discovery.is_some(), "DNS discovery")] {
         if value {
             cx.unsupported(&format!("{path}.{key}"), issue);
         }
     }
-    let protocol = match raw.protocol.as_deref() {
-        None | Some("http1") => Protocol::Http1,
-        Some("h2c") => Protocol::H2c,
-        Some(other) => {
-            cx.err(&format!("{path}.protocol"), format!("`{other}` is not http1 or h2c"));
+    let tpath = format!("{path}.tls");
+    let tls = raw
+        .tls
+        .and_then(|v| cx.de::<super::tls::RawUpstreamTls>(v, &tpath))
+        .and_then(|t| super::tls::upstream_tls(cx, &tpath, t));
+    let ppath = format!("{path}.protocol");
+    let protocol = match (raw.protocol.as_deref(), tls.is_some()) {
+        (None | Some("http1"), _) => Protocol::Http1,
+        (Some("h2c"), false) => Protocol::H2c,
+        (Some("h2"), true) => Protocol::H2,
+        (Some("h2c"), true) => {
+            cx.err(
+                &ppath,
+                "h2c is cleartext HTTP/2; with tls write h2 (or http1 to let ALPN decide)",
+            );
+            Protocol::Http1
+        }
+        (Some("h2"), false) => {
+            cx.err(&ppath, "h2 needs tls; for cleartext HTTP/2 write h2c");
+            Protocol::Http1
+        }
+        (Some(other), _) => {
+            cx.err(&ppath, format!("`{other}` is not http1, h2c or h2 (with tls)"));
             Protocol::Http1
         }
     };
@@ -95,6 +110,7 @@ fn upstream(cx: &mut Ctx, path: &str, name: String, raw: RawUpstream) -> Option<
         health_check,
         outlier_detection,
         protocol,
+        tls,
         retries,
     })
 }

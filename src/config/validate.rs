@@ -29,6 +29,8 @@ const TOP_KEYS: &[&str] = &[
 #[derive(Default)]
 pub(super) struct Ctx {
     pub problems: Vec<Problem>,
+    /// The directory relative file paths start from.
+    pub base: std::path::PathBuf,
 }
 
 impl Ctx {
@@ -91,8 +93,11 @@ fn unknown_field(message: &str) -> Option<&str> {
 }
 
 /// Validates the whole document; the config is `Some` only when there are no problems.
-pub(super) fn validate(root: Value) -> (Option<Config>, Vec<Problem>) {
-    let mut cx = Ctx::default();
+pub(super) fn validate(root: Value, base: &std::path::Path) -> (Option<Config>, Vec<Problem>) {
+    let mut cx = Ctx {
+        problems: Vec::new(),
+        base: base.to_path_buf(),
+    };
     let map = match root {
         Value::Mapping(m) => m,
         Value::Null => {
@@ -169,7 +174,7 @@ fn validate_access_log(cx: &mut Ctx, value: Value) -> Option<AccessLogConfig> {
             cx.err("access_log.path", "empty; use stderr, stdout or a file path");
             return None;
         }
-        Some(p) => LogSink::File(p.into()),
+        Some(p) => LogSink::File(cx.base.join(p)),
     };
     let format = match raw.format.as_deref() {
         None | Some("json") => LogFormat::Json,
@@ -214,14 +219,16 @@ fn validate_listeners(cx: &mut Ctx, value: Option<Value>) -> Vec<ListenerConfig>
         let Some(raw) = cx.de::<RawListener>(item, &path) else {
             continue;
         };
-        if raw.tls.is_some() {
-            cx.unsupported(&format!("{path}.tls"), "TLS listeners");
-        }
+        let tpath = format!("{path}.tls");
+        let tls = raw
+            .tls
+            .and_then(|v| cx.de::<super::tls::RawListenerTls>(v, &tpath))
+            .and_then(|t| super::tls::listener_tls(cx, &tpath, t));
         match raw.address.parse::<SocketAddr>() {
             Ok(address) if out.iter().any(|l| l.address == address) => {
                 cx.err(&format!("{path}.address"), format!("{address} is listed twice"))
             }
-            Ok(address) => out.push(ListenerConfig { address }),
+            Ok(address) => out.push(ListenerConfig { address, tls }),
             Err(_) => cx.err(
                 &format!("{path}.address"),
                 format!("`{}` is not ip:port (e.g. 0.0.0.0:8080)", raw.address),

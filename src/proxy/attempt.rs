@@ -152,12 +152,12 @@ fn build(
     headers: HeaderMap,
 ) -> http::request::Builder {
     let mut uri = http::uri::Parts::default();
-    uri.scheme = Some(Scheme::HTTP);
+    uri.scheme = Some(if upstream.tls { Scheme::HTTPS } else { Scheme::HTTP });
     uri.authority = Some(upstream.servers[server].authority.clone());
     uri.path_and_query = Some(pq.clone());
     let version = match upstream.protocol {
         crate::config::Protocol::Http1 => Version::HTTP_11,
-        crate::config::Protocol::H2c => Version::HTTP_2,
+        crate::config::Protocol::H2c | crate::config::Protocol::H2 => Version::HTTP_2,
     };
     let mut builder = Request::builder()
         .method(method.clone())

@@ -21,6 +21,7 @@ pub async fn forward(
     snap: &Snapshot,
     metrics: &Arc<Metrics>,
     peer: SocketAddr,
+    proto: &'static str,
     mut req: Request<Incoming>,
     info: &mut Info,
 ) -> Result<Response<ProxyBody>, ProxyError> {
@@ -108,8 +109,8 @@ pub async fn forward(
 
     let authority = parts.uri.authority().map(|a| a.as_str().to_owned());
     let trusted = snap.config.trusted_proxies.iter().any(|c| c.contains(peer.ip()));
-    let te_trailers = upstream.protocol == Protocol::H2c && headers::wants_trailers(&parts.headers);
-    headers::prepare_request(&mut parts.headers, authority.as_deref(), peer.ip(), trusted, "http");
+    let te_trailers = upstream.protocol != Protocol::Http1 && headers::wants_trailers(&parts.headers);
+    headers::prepare_request(&mut parts.headers, authority.as_deref(), peer.ip(), trusted, proto);
     if te_trailers {
         parts
             .headers

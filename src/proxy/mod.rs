@@ -37,6 +37,8 @@ pub struct ProxyService {
     state: Arc<ArcSwap<Snapshot>>,
     metrics: Arc<Metrics>,
     peer: SocketAddr,
+    /// `X-Forwarded-Proto`: `https` on TLS listeners.
+    proto: &'static str,
     activity: Option<Arc<Activity>>,
 }
 
@@ -46,8 +48,15 @@ impl ProxyService {
             state,
             metrics,
             peer,
+            proto: "http",
             activity: None,
         }
+    }
+
+    /// For connections that arrived over TLS.
+    pub fn over_tls(mut self) -> Self {
+        self.proto = "https";
+        self
     }
 
     /// Marks each request busy on its connection's `activity` until its response ends.
@@ -69,7 +78,7 @@ impl tower::Service<Request<Incoming>> for ProxyService {
     fn call(&mut self, req: Request<Incoming>) -> Self::Future {
         // One load per request: the request finishes on the snapshot it started with.
         let snapshot = self.state.load_full();
-        let (peer, metrics) = (self.peer, self.metrics.clone());
+        let (peer, proto, metrics) = (self.peer, self.proto, self.metrics.clone());
         let start = Instant::now();
         let busy = self.activity.as_ref().map(Activity::begin);
         let ambiguous = self.activity.as_ref().is_some_and(|a| a.take_ambiguous());
@@ -88,7 +97,7 @@ impl tower::Service<Request<Incoming>> for ProxyService {
                 metrics.requests_rejected.with_label_values(&["bad_request"]).inc();
                 Err(ProxyError::BadRequest("both Content-Length and Transfer-Encoding"))
             } else {
-                forward::forward(&snapshot, &metrics, peer, req, &mut info).await
+                forward::forward(&snapshot, &metrics, peer, proto, req, &mut info).await
             };
             let resp = match sent {
                 Ok(resp) => resp,

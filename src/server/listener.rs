@@ -105,43 +105,79 @@ fn builder(limits: &Limits) -> auto::Builder<TokioExecutor> {
 
 fn serve_connection(stream: TcpStream, peer: SocketAddr, listener: &str, shared: &Arc<Shared>, slot: Slot) {
     let _ = stream.set_nodelay(true);
-    let activity = Activity::new();
-    let service = ProxyService::new(shared.state.clone(), shared.metrics.clone(), peer).with_activity(activity.clone());
-    let limits = shared.state.load().config.limits.clone();
-    let conn = builder(&limits)
-        .serve_connection_with_upgrades(
-            TokioIo::new(Noted::new(stream, activity.clone())),
-            TowerToHyperService::new(service),
-        )
-        .into_owned();
-    let graceful = shared.graceful.lock().expect("graceful lock");
-    let Some(graceful) = graceful.as_ref() else {
-        return; // shutting down: the connection is dropped unserved
+    let (limits, tls) = {
+        let snapshot = shared.state.load();
+        let tls = snapshot.tls.get(listener).map(|t| t.acceptor.clone());
+        (snapshot.config.limits.clone(), tls)
     };
-    let conn = graceful.watch(conn);
     let open = shared.metrics.downstream_connections.with_label_values(&[listener]);
-    let metrics = shared.metrics.clone();
     open.inc();
+    let (shared, label) = (shared.clone(), listener.to_string());
     tokio::spawn(async move {
-        let expired = activity.expired(limits.header_read_timeout, limits.idle_timeout);
-        tokio::select! {
-            served = conn => if let Err(e) = served {
-                tracing::debug!("connection from {peer}: {e}");
-                if let Some(reason) = rejected(e.as_ref()) {
-                    metrics.requests_rejected.with_label_values(&[reason]).inc();
+        match tls {
+            None => serve(stream, peer, &shared, &limits, false).await,
+            Some(acceptor) => {
+                // a stalled handshake is cut like a trickled head
+                let shaken = tokio::time::timeout(limits.header_read_timeout, acceptor.accept(stream)).await;
+                let ok = matches!(shaken, Ok(Ok(_)));
+                let result = if ok { "success" } else { "failure" };
+                shared.metrics.tls_handshakes.with_label_values(&[&label, result]).inc();
+                match shaken {
+                    Ok(Ok(tls)) => serve(tls, peer, &shared, &limits, true).await,
+                    Ok(Err(e)) => tracing::debug!("TLS handshake from {peer} failed: {e}"),
+                    Err(_) => tracing::debug!(
+                        "TLS handshake from {peer} not done within {:?}",
+                        limits.header_read_timeout
+                    ),
                 }
-            },
-            why = expired => match why {
-                Expired::Head => {
-                    tracing::debug!("connection from {peer}: request head not read within {:?}", limits.header_read_timeout);
-                    metrics.requests_rejected.with_label_values(&["header_timeout"]).inc();
-                }
-                Expired::Idle => tracing::debug!("connection from {peer}: idle for {:?}, closed", limits.idle_timeout),
-            },
+            }
         }
         open.dec();
         drop(slot);
     });
+}
+
+/// Serves HTTP/1.1 and HTTP/2 on one accepted (and, over TLS, decrypted)
+/// connection until it ends, its head or idle timer expires, or shutdown.
+async fn serve<I>(io: I, peer: SocketAddr, shared: &Arc<Shared>, limits: &Limits, tls: bool)
+where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let activity = Activity::new();
+    let mut service =
+        ProxyService::new(shared.state.clone(), shared.metrics.clone(), peer).with_activity(activity.clone());
+    if tls {
+        service = service.over_tls();
+    }
+    let conn = builder(limits)
+        .serve_connection_with_upgrades(
+            TokioIo::new(Noted::new(io, activity.clone())),
+            TowerToHyperService::new(service),
+        )
+        .into_owned();
+    let conn = {
+        let graceful = shared.graceful.lock().expect("graceful lock");
+        let Some(graceful) = graceful.as_ref() else {
+            return; // shutting down: the connection is dropped unserved
+        };
+        graceful.watch(conn)
+    };
+    let expired = activity.expired(limits.header_read_timeout, limits.idle_timeout);
+    tokio::select! {
+        served = conn => if let Err(e) = served {
+            tracing::debug!("connection from {peer}: {e}");
+            if let Some(reason) = rejected(e.as_ref()) {
+                shared.metrics.requests_rejected.with_label_values(&[reason]).inc();
+            }
+        },
+        why = expired => match why {
+            Expired::Head => {
+                tracing::debug!("connection from {peer}: request head not read within {:?}", limits.header_read_timeout);
+                shared.metrics.requests_rejected.with_label_values(&["header_timeout"]).inc();
+            }
+            Expired::Idle => tracing::debug!("connection from {peer}: idle for {:?}, closed", limits.idle_timeout),
+        },
+    }
 }
 
 /// The `fulcrum_requests_rejected_total` reason for a connection error, if it

@@ -36,8 +36,8 @@ pub enum ServerError {
         address: SocketAddr,
         source: std::io::Error,
     },
-    #[error("cannot open the access log: {0}")]
-    AccessLog(std::io::Error),
+    #[error("{0}")]
+    Build(std::io::Error),
 }
 
 /// Everything the listeners, reload and admin share.
@@ -90,12 +90,12 @@ impl Server {
         let digest = config_path
             .as_ref()
             .and_then(|p| std::fs::read(p).ok())
-            .map(|b| reload::digest(&b));
+            .map(|b| reload::loaded_digest(&b, config));
         let metrics = Metrics::new();
         metrics.stamp_success();
         let shared = Arc::new(Shared {
             state: Arc::new(ArcSwap::from_pointee(
-                Snapshot::build(config, 1, None).map_err(ServerError::AccessLog)?,
+                Snapshot::build(config, 1, None).map_err(ServerError::Build)?,
             )),
             metrics: Arc::new(metrics),
             probes: Mutex::new(None),

@@ -25,8 +25,20 @@ pub enum ReloadError {
     ShuttingDown,
 }
 
-pub fn digest(bytes: &[u8]) -> [u8; 32] {
-    Sha256::digest(bytes).into()
+/// The digest the file watch compares: the config file's bytes and those
+/// of every TLS file it names (`files`, read now or at load).
+pub fn digest<'a>(bytes: &[u8], files: impl IntoIterator<Item = &'a [u8]>) -> [u8; 32] {
+    let mut hasher = Sha256::new();
+    hasher.update(Sha256::digest(bytes));
+    for f in files {
+        hasher.update(Sha256::digest(f));
+    }
+    hasher.finalize().into()
+}
+
+/// The digest of the config file as loaded into `config`.
+pub fn loaded_digest(bytes: &[u8], config: &config::Config) -> [u8; 32] {
+    digest(bytes, config.tls_files().into_iter().map(|f| f.pem.as_slice()))
 }
 
 /// Reads, validates and applies the config file; logs and counts the outcome.
@@ -52,16 +64,21 @@ async fn read_and_apply(shared: &Arc<Shared>) -> Result<u64, ReloadError> {
         path: path.display().to_string(),
         source,
     })?;
-    *shared.loaded_digest.lock().expect("digest lock") = Some(digest(&bytes));
-    let text = String::from_utf8(bytes).map_err(|_| {
+    let text = String::from_utf8(bytes.clone()).map_err(|_| {
         ConfigError::Invalid(vec![config::Problem {
             path: String::new(),
             line: None,
             message: "not UTF-8".into(),
         }])
     })?;
-    let config = config::parse(&text)?;
-    apply(shared, config).await
+    let parsed = config::parse_in(&text, path.parent().unwrap_or(std::path::Path::new(".")));
+    // a bad config is not retried by the watch until something changes
+    let seen = match &parsed {
+        Ok(config) => loaded_digest(&bytes, config),
+        Err(_) => watched_now(&bytes, &shared.state.load().config),
+    };
+    *shared.loaded_digest.lock().expect("digest lock") = Some(seen);
+    apply(shared, parsed?).await
 }
 
 /// Applies a valid config: binds added listeners first (a failure changes
@@ -83,7 +100,7 @@ pub async fn apply(shared: &Arc<Shared>, config: Config) -> Result<u64, ReloadEr
         tracing::warn!("admin.address changes take effect on restart; the admin listener stays where it is");
     }
     let version = old.version + 1;
-    let next = Snapshot::build(&config, version, Some(&old)).map_err(ServerError::AccessLog)?;
+    let next = Snapshot::build(&config, version, Some(&old)).map_err(ServerError::Build)?;
     shared.state.store(Arc::new(next));
     shared.start_probes();
     for (address, l) in added {
@@ -114,7 +131,7 @@ pub async fn watch_file(handle: Handle, path: PathBuf) {
             previous = None;
             continue;
         };
-        let now = digest(&bytes);
+        let now = watched_now(&bytes, &handle.shared.state.load().config);
         let loaded = *handle.shared.loaded_digest.lock().expect("digest lock");
         if Some(now) != loaded && previous == Some(now) {
             tracing::info!("{} changed: reloading", path.display());
@@ -122,6 +139,17 @@ pub async fn watch_file(handle: Handle, path: PathBuf) {
         }
         previous = Some(now);
     }
+}
+
+/// The digest of the config file's `bytes` and the TLS files the serving
+/// config names, read from disk now (a missing file hashes as empty).
+fn watched_now(bytes: &[u8], serving: &config::Config) -> [u8; 32] {
+    let files: Vec<Vec<u8>> = serving
+        .tls_files()
+        .iter()
+        .map(|f| std::fs::read(&f.path).unwrap_or_default())
+        .collect();
+    digest(bytes, files.iter().map(Vec::as_slice))
 }
 
 /// Stops every listener and drains connections up to `shutdown_timeout`.

@@ -45,6 +45,8 @@ pub struct Upstream {
     pub connect_timeout: Duration,
     pub response_timeout: Duration,
     pub protocol: Protocol,
+    /// Whether the servers are spoken to over TLS.
+    pub tls: bool,
     /// Extra attempts on other servers (SPEC §3).
     pub retries: u32,
     balancer: Box<dyn Balancer>,
@@ -160,6 +162,7 @@ impl Upstream {
             connect_timeout: cfg.connect_timeout,
             response_timeout: cfg.response_timeout,
             protocol: cfg.protocol,
+            tls: cfg.tls.is_some(),
             retries: cfg.retries,
             balancer: balancer(&cfg.balance, &members, &servers, &overflow_count),
             overflow_count,

@@ -5,6 +5,7 @@ pub mod backend;
 pub mod client;
 pub mod process;
 pub mod prom;
+pub mod tls;
 
 pub use backend::{spawn_backend, spawn_slow_backend, Backend, Recorded};
 pub use client::{client, h2_client, raw_exchange, send, Reply};
@@ -54,7 +55,12 @@ impl LbFile {
 
 /// Writes `yaml` (placeholders filled) to a temp file and serves it.
 pub async fn spawn_lb_file(yaml: &str, backends: &[&Backend]) -> LbFile {
-    let dir = process::TempDir::new();
+    spawn_lb_file_in(process::TempDir::new(), yaml, backends).await
+}
+
+/// Like `spawn_lb_file`, in a directory the test has already filled (e.g.
+/// with certificates the config names).
+pub async fn spawn_lb_file_in(dir: process::TempDir, yaml: &str, backends: &[&Backend]) -> LbFile {
     let path = dir.0.join("fulcrum.yaml");
     std::fs::write(&path, fill(yaml, backends)).unwrap();
     let config = fulcrum::config::load(&path).expect("test config is valid");
@@ -74,6 +80,21 @@ pub async fn spawn_lb_file(yaml: &str, backends: &[&Backend]) -> LbFile {
         dir,
         stop: Some(tx),
         done: Some(done),
+    }
+}
+
+/// Like `eventually`, for an async condition.
+pub async fn eventually_async<T, F: std::future::Future<Output = Option<T>>>(
+    deadline: Duration,
+    mut f: impl FnMut() -> F,
+) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(start.elapsed() < deadline, "condition not met within {deadline:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 
