@@ -60,14 +60,41 @@ pub fn summary(config: &Config) -> String {
             .servers
             .iter()
             .map(|s| format!("{} w{}", s.address, s.weight))
+            .chain(
+                u.names
+                    .iter()
+                    .map(|n| format!("{}:{} (DNS) w{}", n.host, n.port, n.weight)),
+            )
             .collect();
         let _ = writeln!(
             out,
             "  {}: {algo}; {} servers: {}",
             u.name,
-            u.servers.len(),
+            servers.len(),
             servers.join(", ")
         );
+    }
+    out
+}
+
+/// One warning per DNS name that does not resolve now: not an error, since
+/// the platform may create it later (fulcrum serves 503 for that pool until then).
+pub async fn dns_warnings(config: &Config) -> Vec<String> {
+    let mut out = Vec::new();
+    for (u, n) in crate::discovery::names(config) {
+        let answer = match crate::discovery::resolver(&u.discovery) {
+            Ok(r) => crate::discovery::resolve(&r, &n.host).await,
+            Err(e) => crate::discovery::Answer::Failed(e),
+        };
+        let why = match answer {
+            crate::discovery::Answer::Addrs(_) => continue,
+            crate::discovery::Answer::Empty => "no A/AAAA records".to_string(),
+            crate::discovery::Answer::Failed(e) => e,
+        };
+        out.push(format!(
+            "warning: upstreams.{}: {}:{} does not resolve now ({why}); its servers appear once it does",
+            u.name, n.host, n.port
+        ));
     }
     out
 }

@@ -9,6 +9,7 @@ pub mod check;
 pub mod config;
 pub mod demo;
 pub mod diff;
+pub mod discovery;
 pub mod explain;
 pub mod head_scan;
 pub mod health;

@@ -97,6 +97,12 @@ fn load(path: &Path) -> Result<Config> {
 fn check(path: &Path, diff: Option<&Path>) -> Result<()> {
     let config = load(path)?;
     print!("{}", fulcrum::check::summary(&config));
+    if !fulcrum::discovery::names(&config).is_empty() {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        for w in rt.block_on(fulcrum::check::dns_warnings(&config)) {
+            eprintln!("{w}");
+        }
+    }
     if let Some(old) = diff {
         let old = load(old)?;
         print!("{}", fulcrum::diff::diff(&old, &config));

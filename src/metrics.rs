@@ -32,6 +32,7 @@ pub struct Metrics {
     pub requests_rejected: IntCounterVec,
     pub tls_handshakes: IntCounterVec,
     pub tls_not_after: GaugeVec,
+    pub dns_resolutions: IntCounterVec,
     /// Overflows already exported, per upstream.
     exported_overflows: Mutex<HashMap<String, u64>>,
 }
@@ -168,8 +169,15 @@ impl Metrics {
         registry
             .register(Box::new(tls_not_after.clone()))
             .expect("unique metric");
+        let dns_resolutions = counter(
+            &registry,
+            "fulcrum_dns_resolutions_total",
+            "DNS resolutions of server names, by result (failure: error, timeout or empty answer).",
+            &["upstream", "result"],
+        );
         Self {
             registry,
+            dns_resolutions,
             tls_handshakes,
             tls_not_after,
             config_reloads,

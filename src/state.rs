@@ -2,6 +2,7 @@
 
 use crate::access_log::AccessLog;
 use crate::config::Config;
+use crate::discovery::{expand, Resolved};
 use crate::proxy::client::{self, UpstreamClient};
 use crate::route::Router;
 use crate::tls::TlsListener;
@@ -13,7 +14,13 @@ use std::sync::Arc;
 pub struct Snapshot {
     /// 1 for the config fulcrum started with, +1 per successful reload.
     pub version: u64,
+    /// The config as loaded, DNS names unresolved.
+    pub declared: Config,
+    /// The config in force: `declared` with each name replaced by the
+    /// servers it resolved to (see `discovery`).
     pub config: Config,
+    /// The DNS answers `config` was expanded with.
+    pub resolved: Resolved,
     pub router: Router,
     /// Indexed like `Config::upstreams`; routes refer to them by index.
     pub upstreams: Vec<Upstream>,
@@ -32,8 +39,17 @@ impl Snapshot {
     /// keep their servers' live state (by address) and, when their connect
     /// timeout is unchanged, their pooled client and its idle connections.
     /// Needs a tokio runtime for the clients' timers.
-    /// Fails only when a new access log file cannot be opened.
-    pub fn build(config: &Config, version: u64, previous: Option<&Snapshot>) -> std::io::Result<Self> {
+    /// Fails when a new access log file cannot be opened or rustls refuses
+    /// a TLS setting.
+    pub fn build(
+        declared: &Config,
+        version: u64,
+        previous: Option<&Snapshot>,
+        resolved: Resolved,
+    ) -> std::io::Result<Self> {
+        let mut config = declared.clone();
+        config.upstreams = declared.upstreams.iter().map(|u| expand(u, &resolved)).collect();
+        let config = &config;
         let mut upstreams = Vec::new();
         let mut clients = Vec::new();
         for cfg in &config.upstreams {
@@ -65,6 +81,8 @@ impl Snapshot {
         }
         Ok(Self {
             version,
+            declared: declared.clone(),
+            resolved,
             tls,
             access_log,
             config: config.clone(),

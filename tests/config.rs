@@ -95,28 +95,6 @@ foo: 1
 }
 
 #[test]
-fn keys_of_unbuilt_features_are_rejected_not_ignored() {
-    let yaml = r#"
-listeners: [{ address: "127.0.0.1:0" }]
-upstreams:
-  a:
-    balance: consistent_hash
-    hash: { key: path }
-    servers: [{ address: "127.0.0.1:1" }, { address: "backend.internal:80" }]
-    discovery: {}
-routes: [{ upstream: a }]
-"#;
-    let ps = problems(yaml);
-    for path in ["upstreams.a.servers[1].address", "upstreams.a.discovery"] {
-        assert!(
-            ps.iter()
-                .any(|p| p.path == path && p.message.contains("not supported yet")),
-            "{path} not rejected as not supported yet: {ps:?}"
-        );
-    }
-}
-
-#[test]
 fn malformed_documents_get_errors_not_panics() {
     let syntax = problems("listeners: [1\n");
     assert!(

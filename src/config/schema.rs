@@ -55,7 +55,7 @@ pub struct RawUpstream {
     pub outlier_detection: Option<RawOutlier>,
     pub protocol: Option<String>,
     pub tls: Option<Value>,
-    pub discovery: Option<Value>,
+    pub discovery: Option<RawDiscovery>,
     pub timeouts: Option<RawTimeouts>,
     pub retries: Option<RawRetries>,
 }
@@ -105,6 +105,14 @@ pub enum KeyList {
 pub struct RawServer {
     pub address: String,
     pub weight: Option<i64>,
+}
+
+/// `upstreams.*.discovery`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDiscovery {
+    pub dns_refresh: Option<Value>,
+    pub resolver: Option<String>,
 }
 
 /// `upstreams.*.retries`.

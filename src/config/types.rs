@@ -65,6 +65,9 @@ pub struct UpstreamConfig {
     pub health_check: Option<HealthCheckConfig>,
     pub outlier_detection: Option<OutlierConfig>,
     pub protocol: Protocol,
+    /// Servers given by DNS name: one server per A/AAAA record, found at run time.
+    pub names: Vec<NamedServer>,
+    pub discovery: DiscoveryConfig,
     /// TLS to the servers.
     pub tls: Option<UpstreamTls>,
     /// Extra tries after a failed attempt, each on another server (SPEC §3 says when).
@@ -114,6 +117,33 @@ pub struct ServerConfig {
     pub address: SocketAddr,
     /// 1..=1000.
     pub weight: u32,
+}
+
+/// A server entry whose host is a DNS name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NamedServer {
+    pub host: String,
+    pub port: u16,
+    /// 1..=1000, given to every address the name resolves to.
+    pub weight: u32,
+}
+
+/// How a pool's DNS names are followed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DiscoveryConfig {
+    /// Every name is resolved again this often.
+    pub refresh: Duration,
+    /// The DNS server to ask; None: the system's (/etc/resolv.conf).
+    pub resolver: Option<SocketAddr>,
+}
+
+impl Default for DiscoveryConfig {
+    fn default() -> Self {
+        Self {
+            refresh: Duration::from_secs(5),
+            resolver: None,
+        }
+    }
 }
 
 /// The balancing algorithm of a pool (SPEC §2.1).

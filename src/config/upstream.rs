@@ -1,6 +1,6 @@
 //! Validation of `upstreams`: balance, hash policy, servers and timeouts.
 
-use super::schema::{KeyList, RawHash, RawServer, RawUpstream};
+use super::schema::{KeyList, RawDiscovery, RawHash, RawServer, RawUpstream};
 use super::types::*;
 use super::validate::Ctx;
 use http::HeaderName;
@@ -52,11 +52,9 @@ pub(super) fn validate_upstreams(cx: &mut Ctx, value: Option<Value>) -> Vec<Upst
 
 fn upstream(cx: &mut Ctx, path: &str, name: String, raw: RawUpstream) -> Option<UpstreamConfig> {
     let before = cx.problems.len();
-    for (key, value, issue) in [("discovery", raw.discovery.is_some(), "DNS discovery")] {
-        if value {
-            cx.unsupported(&format!("{path}.{key}"), issue);
-        }
-    }
+    let discovery = raw
+        .discovery
+        .map_or_else(DiscoveryConfig::default, |d| discovery(cx, path, d));
     let tpath = format!("{path}.tls");
     let tls = raw
         .tls
@@ -87,8 +85,8 @@ fn upstream(cx: &mut Ctx, path: &str, name: String, raw: RawUpstream) -> Option<
         let key = format!("{path}.retries.attempts");
         super::limits::int(cx, &key, r.attempts, DEFAULT_RETRIES.into(), 0, MAX_RETRIES) as u32
     });
-    let servers = servers(cx, path, raw.servers.unwrap_or_default());
-    let balance = balance(cx, path, raw.balance.as_deref(), raw.hash, servers.len());
+    let (servers, names) = servers(cx, path, raw.servers.unwrap_or_default());
+    let balance = balance(cx, path, raw.balance.as_deref(), raw.hash, servers.len() + names.len());
     let health_check = raw
         .health_check
         .map(|h| super::health::health_check(cx, &format!("{path}.health_check"), h));
@@ -110,6 +108,8 @@ fn upstream(cx: &mut Ctx, path: &str, name: String, raw: RawUpstream) -> Option<
         health_check,
         outlier_detection,
         protocol,
+        names,
+        discovery,
         tls,
         retries,
     })
@@ -278,11 +278,36 @@ pub fn key_source(text: &str) -> Result<KeySource, String> {
     }
 }
 
-fn servers(cx: &mut Ctx, path: &str, items: Vec<Value>) -> Vec<ServerConfig> {
+fn discovery(cx: &mut Ctx, path: &str, raw: RawDiscovery) -> DiscoveryConfig {
+    let d = DiscoveryConfig::default();
+    let rpath = format!("{path}.discovery.dns_refresh");
+    let refresh = cx.duration(raw.dns_refresh, &rpath, d.refresh);
+    if refresh < Duration::from_millis(100) {
+        cx.err(&rpath, "must be at least 100ms");
+    }
+    let resolver = raw.resolver.and_then(|r| match r.parse::<SocketAddr>() {
+        Ok(a) => Some(a),
+        Err(_) => match r.parse::<std::net::IpAddr>() {
+            Ok(ip) => Some(SocketAddr::new(ip, 53)),
+            Err(_) => {
+                cx.err(
+                    &format!("{path}.discovery.resolver"),
+                    format!("`{r}` is not ip or ip:port"),
+                );
+                None
+            }
+        },
+    });
+    DiscoveryConfig { refresh, resolver }
+}
+
+/// The pool's servers: those given by address, and those given by DNS name.
+fn servers(cx: &mut Ctx, path: &str, items: Vec<Value>) -> (Vec<ServerConfig>, Vec<NamedServer>) {
     if items.is_empty() {
         cx.err(&format!("{path}.servers"), "at least one server is required");
     }
     let mut out: Vec<ServerConfig> = Vec::new();
+    let mut names: Vec<NamedServer> = Vec::new();
     for (i, item) in items.into_iter().enumerate() {
         let spath = format!("{path}.servers[{i}]");
         let Some(raw) = cx.de::<RawServer>(item, &spath) else {
@@ -304,17 +329,32 @@ fn servers(cx: &mut Ctx, path: &str, items: Vec<Value>) -> Vec<ServerConfig> {
                 address,
                 weight: weight.clamp(1, 1000) as u32,
             }),
-            Err(_) if looks_like_name(&raw.address) => cx.unsupported(
-                &format!("{spath}.address"),
-                &format!("DNS names such as `{}`; give ip:port", raw.address),
-            ),
+            Err(_) if looks_like_name(&raw.address) => {
+                let (host, port) = raw.address.rsplit_once(':').expect("checked by looks_like_name");
+                let (host, port) = (
+                    host.to_ascii_lowercase(),
+                    port.parse().expect("checked by looks_like_name"),
+                );
+                if names.iter().any(|n| n.host == host && n.port == port) {
+                    cx.err(
+                        &format!("{spath}.address"),
+                        format!("{} is listed twice in this upstream", raw.address),
+                    );
+                } else {
+                    names.push(NamedServer {
+                        host,
+                        port,
+                        weight: weight.clamp(1, 1000) as u32,
+                    });
+                }
+            }
             Err(_) => cx.err(
                 &format!("{spath}.address"),
                 format!("`{}` is not host:port", raw.address),
             ),
         }
     }
-    out
+    (out, names)
 }
 
 fn looks_like_name(address: &str) -> bool {

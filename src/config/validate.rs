@@ -42,10 +42,6 @@ impl Ctx {
         });
     }
 
-    pub fn unsupported(&mut self, path: &str, issue: &str) {
-        self.err(path, format!("not supported yet ({issue})"));
-    }
-
     /// Deserializes `value` into `T`, reporting a failure at `path` plus the inner path.
     pub fn de<T: DeserializeOwned>(&mut self, value: Value, path: &str) -> Option<T> {
         match serde_path_to_error::deserialize::<_, T>(value) {

@@ -10,6 +10,7 @@
 //! answers with `Connection: close`, HTTP/2 sends GOAWAY, idle ones close)
 //! and in-flight requests get up to `shutdown_timeout`.
 
+mod discover;
 mod listener;
 mod reload;
 
@@ -93,9 +94,10 @@ impl Server {
             .map(|b| reload::loaded_digest(&b, config));
         let metrics = Metrics::new();
         metrics.stamp_success();
+        let resolved = discover::initial(config, &metrics).await;
         let shared = Arc::new(Shared {
             state: Arc::new(ArcSwap::from_pointee(
-                Snapshot::build(config, 1, None).map_err(ServerError::Build)?,
+                Snapshot::build(config, 1, None, resolved).map_err(ServerError::Build)?,
             )),
             metrics: Arc::new(metrics),
             probes: Mutex::new(None),
@@ -146,10 +148,12 @@ impl Server {
             .config_path
             .clone()
             .map(|p| tokio::spawn(reload::watch_file(handle, p)));
+        let discovery = tokio::spawn(discover::run(self.shared.clone()));
         shutdown.await;
         if let Some(w) = watcher {
             w.abort();
         }
+        discovery.abort();
         let drained = reload::drain(&self.shared).await;
         if let Some(a) = admin {
             a.abort();

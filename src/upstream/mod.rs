@@ -103,6 +103,10 @@ fn balancer(
     servers: &[Server],
     overflows: &Arc<AtomicU64>,
 ) -> Box<dyn Balancer> {
+    if members.is_empty() {
+        // a pool whose names have not resolved (yet): every pick finds nothing
+        return Box::new(RoundRobinPick::new(members));
+    }
     let bound = |p: &HashPolicy| p.bounded_load.map(|c| Bound::counting(c, members, overflows.clone()));
     match balance {
         Balance::RoundRobin => Box::new(RoundRobinPick::new(members)),

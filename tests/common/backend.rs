@@ -92,7 +92,13 @@ pub async fn spawn_backend(name: &str) -> Backend {
 
 /// A backend that waits `delay` before every answer.
 pub async fn spawn_slow_backend(name: &str, delay: Duration) -> Backend {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    spawn_backend_on(name, "127.0.0.1:0".parse().unwrap(), delay).await
+}
+
+/// A backend on a given address (e.g. 127.0.0.2:PORT for DNS tests, where
+/// every record of a name shares the configured port).
+pub async fn spawn_backend_on(name: &str, addr: SocketAddr, delay: Duration) -> Backend {
+    let listener = TcpListener::bind(addr).await.unwrap();
     let backend = Backend {
         name: name.to_string(),
         addr: listener.local_addr().unwrap(),
