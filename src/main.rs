@@ -140,8 +140,14 @@ fn describe(
 }
 
 fn serve(config: Config, path: PathBuf, demo: bool) -> Result<()> {
-    let mut runtime = tokio::runtime::Builder::new_multi_thread();
-    if config.workers > 0 {
+    // one worker: a current-thread runtime, with no work-stealing machinery
+    // on every wake-up; more: the multi-thread scheduler
+    let mut runtime = if config.workers == 1 {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+    };
+    if config.workers > 1 {
         runtime.worker_threads(config.workers);
     }
     let runtime = runtime.enable_all().build()?;

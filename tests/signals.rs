@@ -5,7 +5,8 @@ use common::process::spawn_proc;
 use common::*;
 use std::time::Duration;
 
-const YAML: &str = "listeners: [{ address: 127.0.0.1:0 }]\nupstreams: { p: { servers: [{ address: \"{b0}\" }] } }\nroutes: [{ upstream: p }]\n";
+// workers: 1 runs the single-threaded runtime the benchmarks use
+const YAML: &str = "listeners: [{ address: 127.0.0.1:0 }]\nworkers: 1\nupstreams: { p: { servers: [{ address: \"{b0}\" }] } }\nroutes: [{ upstream: p }]\n";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sighup_reloads_the_file() {
