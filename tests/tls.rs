@@ -280,3 +280,29 @@ async fn tls_upstreams_verify_their_certificate_and_may_speak_h2() {
     assert_eq!(r.status, 502, "{}", r.body);
     assert!(r.body.to_lowercase().contains("certificate"), "{}", r.body);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn min_version_refuses_older_clients() {
+    let ca = Ca::new("test ca");
+    let b = spawn_backend("b").await;
+    let f = files(&[pair("a", &ca.leaf(&["a.test"])), pair("b", &ca.leaf(&["b.test"]))]);
+    let lb = spawn_tls_lb(&tls_yaml("      min_version: \"1.3\"\n"), &b, &refs(&f)).await;
+    assert!(
+        connect_tls12(lb.addr, "a.test").await.is_err(),
+        "a TLS 1.2 client was accepted"
+    );
+    let conn = connect(lb.addr, &opts(Some(&ca.pem), "a.test", &["http/1.1"]))
+        .await
+        .unwrap();
+    assert_eq!(
+        conn.get_ref().1.protocol_version(),
+        Some(rustls::ProtocolVersion::TLSv1_3)
+    );
+    // the default (1.2) accepts it
+    let lb12 = spawn_tls_lb(&tls_yaml(""), &b, &refs(&f)).await;
+    let conn = connect_tls12(lb12.addr, "a.test").await.unwrap();
+    assert_eq!(
+        conn.get_ref().1.protocol_version(),
+        Some(rustls::ProtocolVersion::TLSv1_2)
+    );
+}

@@ -148,6 +148,21 @@ pub async fn connect(addr: SocketAddr, o: &ClientOpts<'_>) -> std::io::Result<Tl
         .await
 }
 
+/// Connects offering TLS 1.2 only (any certificate accepted).
+pub async fn connect_tls12(addr: SocketAddr, sni: &str) -> std::io::Result<TlsConn> {
+    let config = ClientConfig::builder_with_provider(provider())
+        .with_protocol_versions(&[&rustls::version::TLS12])
+        .unwrap()
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(AcceptAny))
+        .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let tcp = tokio::net::TcpStream::connect(addr).await?;
+    connector
+        .connect(ServerName::try_from(sni.to_string()).unwrap(), tcp)
+        .await
+}
+
 /// The DER of the leaf the server presented.
 pub fn presented(conn: &TlsConn) -> Vec<u8> {
     conn.get_ref().1.peer_certificates().unwrap()[0].as_ref().to_vec()
