@@ -16,6 +16,12 @@ fn yaml(limits: &str) -> String {
     )
 }
 
+/// The config without an admin listener, for the real binary (whose first
+/// "listening on" line must be the proxy's).
+fn plain_yaml() -> String {
+    yaml("").replace("admin: { address: \"127.0.0.1:0\" }\n", "")
+}
+
 /// Reads the next bytes of a response off a kept-alive connection.
 async fn read_reply(s: &mut TcpStream) -> String {
     let mut buf = vec![0u8; 4096];
@@ -89,10 +95,7 @@ async fn an_idle_connection_outlives_the_header_timeout_until_idle_timeout() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clients_that_vanish_leak_nothing() {
     let b = spawn_backend("b").await;
-    let p = spawn_proc(&fill(
-        &yaml("").replace("admin: { address: \"127.0.0.1:0\" }\n", ""),
-        &[&b],
-    ));
+    let p = spawn_proc(&fill(&plain_yaml(), &[&b]));
     assert_eq!(send(&client(), p.addr, "GET", "/", &[]).await.status, 200);
     let baseline = p.fds();
     for _ in 0..10 {
@@ -119,10 +122,7 @@ async fn clients_that_vanish_leak_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn running_out_of_file_descriptors_backs_off_then_recovers() {
     let b = spawn_backend("b").await;
-    let p = spawn_proc(&fill(
-        &yaml("").replace("admin: { address: \"127.0.0.1:0\" }\n", ""),
-        &[&b],
-    ));
+    let p = spawn_proc(&fill(&plain_yaml(), &[&b]));
     let limit = p.fds() + 6;
     let ok = std::process::Command::new("prlimit")
         .arg(format!("--pid={}", p.child.id()))

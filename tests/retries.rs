@@ -9,7 +9,6 @@ use http_body_util::{BodyExt, Full};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use tokio::io::AsyncReadExt;
 
 fn yaml(servers: &[String], retries: &str) -> String {
     let list: Vec<String> = servers.iter().map(|s| format!("{{ address: \"{s}\" }}")).collect();
@@ -22,24 +21,8 @@ fn yaml(servers: &[String], retries: &str) -> String {
 /// A server that reads each request and hangs up without answering;
 /// counts the requests that reached it.
 async fn spawn_hang_up() -> (SocketAddr, Arc<AtomicUsize>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let seen = Arc::new(AtomicUsize::new(0));
-    let count = seen.clone();
-    tokio::spawn(async move {
-        while let Ok((mut s, _)) = listener.accept().await {
-            let count = count.clone();
-            tokio::spawn(async move {
-                let mut buf = vec![0u8; 65536];
-                if let Ok(n) = s.read(&mut buf).await {
-                    if n > 0 {
-                        count.fetch_add(1, Ordering::SeqCst);
-                    }
-                }
-            });
-        }
-    });
-    (addr, seen)
+    let server = spawn_raw_server(b"").await;
+    (server.addr, server.requests)
 }
 
 async fn post(c: &TestClient, addr: SocketAddr, path: &str, body: &'static [u8]) -> (u16, String) {

@@ -9,7 +9,6 @@ use http_body_util::{BodyExt, Full};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 fn one_pool(server: &str, extra: &str) -> String {
     format!(
@@ -45,24 +44,11 @@ async fn h2c_pools_speak_http2_and_pass_trailers_through() {
     assert_eq!(b.accepted(), 1, "one multiplexed connection");
 }
 
-/// An upstream that answers every request with `head` + `body` and then
-/// closes; counts its connections.
+/// An upstream that answers every request with `reply` and then closes;
+/// counts its connections.
 async fn spawn_raw_upstream(reply: &'static [u8]) -> (SocketAddr, Arc<AtomicUsize>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let conns = Arc::new(AtomicUsize::new(0));
-    let count = conns.clone();
-    tokio::spawn(async move {
-        while let Ok((mut s, _)) = listener.accept().await {
-            count.fetch_add(1, Ordering::SeqCst);
-            tokio::spawn(async move {
-                let mut buf = [0u8; 4096];
-                let _ = s.read(&mut buf).await;
-                let _ = s.write_all(reply).await;
-            });
-        }
-    });
-    (addr, conns)
+    let server = spawn_raw_server(reply).await;
+    (server.addr, server.connections)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -99,6 +99,44 @@ pub async fn eventually_async<T, F: std::future::Future<Output = Option<T>>>(
     }
 }
 
+/// A raw TCP server for upstream faults: reads each connection's first
+/// request, writes `reply` (nothing: it just hangs up) and closes.
+pub struct RawServer {
+    pub addr: SocketAddr,
+    /// Connections accepted.
+    pub connections: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    /// Connections on which request bytes arrived.
+    pub requests: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+pub async fn spawn_raw_server(reply: &'static [u8]) -> RawServer {
+    use std::sync::atomic::Ordering::SeqCst;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let server = RawServer {
+        addr: listener.local_addr().unwrap(),
+        connections: Default::default(),
+        requests: Default::default(),
+    };
+    let (connections, requests) = (server.connections.clone(), server.requests.clone());
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            connections.fetch_add(1, SeqCst);
+            let requests = requests.clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 65536];
+                if let Ok(n) = s.read(&mut buf).await {
+                    if n > 0 {
+                        requests.fetch_add(1, SeqCst);
+                    }
+                }
+                let _ = s.write_all(reply).await;
+            });
+        }
+    });
+    server
+}
+
 /// Replaces `{LISTEN}` and `{bN}` placeholders.
 pub fn fill(yaml: &str, backends: &[&Backend]) -> String {
     let mut out = yaml.replace("{LISTEN}", "127.0.0.1:0");
