@@ -67,6 +67,23 @@ async fn names_follow_the_answers_and_survive_failures() {
         send(&c, lb.addr, "GET", "/", &[]).await;
     }
     assert!(bs[1].traffic() >= 1, "the new server got no traffic");
+    // a record goes away: its server is removed, the other keeps serving
+    dns.records("svc.test", &["127.0.0.3"]);
+    let only = vec![format!("127.0.0.3:{port}")];
+    eventually_async(Duration::from_secs(10), || async {
+        (servers_of(&lb).await == only).then_some(())
+    })
+    .await;
+    let seen = bs[0].traffic();
+    for _ in 0..4 {
+        assert_eq!(send(&c, lb.addr, "GET", "/", &[]).await.body, "s3");
+    }
+    assert_eq!(bs[0].traffic(), seen, "a removed server still got traffic");
+    dns.records("svc.test", &["127.0.0.2", "127.0.0.3"]);
+    eventually_async(Duration::from_secs(10), || async {
+        (servers_of(&lb).await == want).then_some(())
+    })
+    .await;
     // SERVFAIL and silence never change the set
     for zone in [Zone::ServFail, Zone::Silent] {
         let before = dns.asked("svc.test");
