@@ -21,6 +21,7 @@ pub async fn forward(
     snap: &Snapshot,
     metrics: &Arc<Metrics>,
     peer: SocketAddr,
+    client: &headers::ClientAddr,
     proto: &'static str,
     mut req: Request<Incoming>,
     info: &mut Info,
@@ -110,7 +111,7 @@ pub async fn forward(
     let authority = parts.uri.authority().map(|a| a.as_str().to_owned());
     let trusted = snap.config.trusted_proxies.iter().any(|c| c.contains(peer.ip()));
     let te_trailers = upstream.protocol != Protocol::Http1 && headers::wants_trailers(&parts.headers);
-    headers::prepare_request(&mut parts.headers, authority.as_deref(), peer.ip(), trusted, proto);
+    headers::prepare_request(&mut parts.headers, authority.as_deref(), client, trusted, proto);
     if te_trailers {
         parts
             .headers

@@ -10,26 +10,56 @@ static X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host"
 static KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
 static PROXY_CONNECTION: HeaderName = HeaderName::from_static("proxy-connection");
 
+/// Whether `name` is hop-by-hop in itself (a header `Connection` names is
+/// hop-by-hop too, but only that message says so).
+fn is_hop_by_hop(name: &HeaderName) -> bool {
+    name == header::CONNECTION
+        || name == header::TE
+        || name == header::TRAILER
+        || name == header::TRANSFER_ENCODING
+        || name == header::UPGRADE
+        || name == KEEP_ALIVE
+        || name == PROXY_CONNECTION
+}
+
 /// Removes `Connection`, every header it names, and the fixed hop-by-hop set.
+/// One pass over the names (no hashing) finds which are present; only those
+/// are removed. `Connection: keep-alive` / `close`, the usual case, costs one
+/// removal.
 pub fn remove_hop_by_hop(headers: &mut HeaderMap) {
-    if headers.contains_key(header::CONNECTION) {
-        let named: Vec<HeaderName> = headers
-            .get_all(header::CONNECTION)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .filter_map(|n| HeaderName::from_bytes(n.trim().as_bytes()).ok())
-            .collect();
-        for name in named {
-            headers.remove(name);
+    let present: Vec<HeaderName> = headers.keys().filter(|k| is_hop_by_hop(k)).cloned().collect();
+    if present.is_empty() {
+        return;
+    }
+    let mut named: Vec<HeaderName> = Vec::new();
+    for value in headers.get_all(header::CONNECTION) {
+        for token in value.to_str().unwrap_or("").split(',').map(str::trim) {
+            // keep-alive is removed with the fixed set; close names no header
+            if token.is_empty() || token.eq_ignore_ascii_case("keep-alive") || token.eq_ignore_ascii_case("close") {
+                continue;
+            }
+            if let Ok(name) = HeaderName::from_bytes(token.as_bytes()) {
+                named.push(name);
+            }
         }
-        headers.remove(header::CONNECTION);
     }
-    for name in [&KEEP_ALIVE, &PROXY_CONNECTION] {
+    for name in present.into_iter().chain(named) {
         headers.remove(name);
     }
-    for name in [header::TE, header::TRAILER, header::TRANSFER_ENCODING, header::UPGRADE] {
-        headers.remove(name);
+}
+
+/// The client's address as a header value, made once per connection.
+#[derive(Debug, Clone)]
+pub struct ClientAddr {
+    pub ip: IpAddr,
+    value: HeaderValue,
+}
+
+impl ClientAddr {
+    pub fn new(ip: IpAddr) -> Self {
+        let value =
+            HeaderValue::from_maybe_shared(bytes::Bytes::from(ip.to_string())).expect("an IP is a header value");
+        Self { ip, value }
     }
 }
 
@@ -52,7 +82,7 @@ pub fn wants_trailers(headers: &HeaderMap) -> bool {
 pub fn prepare_request(
     headers: &mut HeaderMap,
     authority: Option<&str>,
-    client: IpAddr,
+    client: &ClientAddr,
     trusted: bool,
     proto: &'static str,
 ) {
@@ -75,13 +105,12 @@ pub fn prepare_request(
     } else {
         Vec::new()
     };
-    let chain = if prior.is_empty() {
-        client.to_string()
+    let value = if prior.is_empty() {
+        client.value.clone()
     } else {
-        format!("{}, {client}", prior.join(", "))
+        let chain = format!("{}, {}", prior.join(", "), client.ip);
+        HeaderValue::from_str(&chain).unwrap_or_else(|_| client.value.clone())
     };
-    let value = HeaderValue::from_str(&chain)
-        .unwrap_or_else(|_| HeaderValue::from_str(&client.to_string()).expect("an IP is a header value"));
     headers.insert(X_FORWARDED_FOR.clone(), value);
     headers.insert(X_FORWARDED_PROTO.clone(), HeaderValue::from_static(proto));
 }
@@ -101,6 +130,10 @@ fn join_cookies(headers: &mut HeaderMap) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn ip(s: &str) -> ClientAddr {
+        ClientAddr::new(s.parse().unwrap())
+    }
 
     #[test]
     fn hop_by_hop_and_connection_named_headers_go() {
@@ -130,7 +163,7 @@ mod tests {
         h.insert("x-forwarded-for", "6.6.6.6".parse().unwrap());
         h.append("cookie", "a=1".parse().unwrap());
         h.append("cookie", "b=2".parse().unwrap());
-        prepare_request(&mut h, Some("ignored"), "10.0.0.9".parse().unwrap(), false, "http");
+        prepare_request(&mut h, Some("ignored"), &ip("10.0.0.9"), false, "http");
         assert_eq!(h["host"], "a.example:8080");
         assert_eq!(h["x-forwarded-host"], "a.example:8080");
         assert_eq!(h["x-forwarded-for"], "10.0.0.9");
@@ -142,17 +175,17 @@ mod tests {
     fn a_trusted_proxy_gets_the_client_appended() {
         let mut h = HeaderMap::new();
         h.insert("x-forwarded-for", "1.2.3.4, 5.6.7.8".parse().unwrap());
-        prepare_request(&mut h, None, "10.0.0.9".parse().unwrap(), true, "http");
+        prepare_request(&mut h, None, &ip("10.0.0.9"), true, "http");
         assert_eq!(h["x-forwarded-for"], "1.2.3.4, 5.6.7.8, 10.0.0.9");
         let mut fresh = HeaderMap::new();
-        prepare_request(&mut fresh, None, "10.0.0.9".parse().unwrap(), true, "http");
+        prepare_request(&mut fresh, None, &ip("10.0.0.9"), true, "http");
         assert_eq!(fresh["x-forwarded-for"], "10.0.0.9");
     }
 
     #[test]
     fn host_from_authority_for_http2() {
         let mut h = HeaderMap::new();
-        prepare_request(&mut h, Some("b.example"), "::1".parse().unwrap(), false, "http");
+        prepare_request(&mut h, Some("b.example"), &ip("::1"), false, "http");
         assert_eq!(h["host"], "b.example");
         assert_eq!(h["x-forwarded-for"], "::1");
     }

@@ -37,6 +37,8 @@ pub struct ProxyService {
     state: Arc<ArcSwap<Snapshot>>,
     metrics: Arc<Metrics>,
     peer: SocketAddr,
+    /// The peer's address as an `X-Forwarded-For` value, made once.
+    client: Arc<headers::ClientAddr>,
     /// `X-Forwarded-Proto`: `https` on TLS listeners.
     proto: &'static str,
     activity: Option<Arc<Activity>>,
@@ -48,6 +50,7 @@ impl ProxyService {
             state,
             metrics,
             peer,
+            client: Arc::new(headers::ClientAddr::new(peer.ip())),
             proto: "http",
             activity: None,
         }
@@ -79,6 +82,7 @@ impl tower::Service<Request<Incoming>> for ProxyService {
         // One load per request: the request finishes on the snapshot it started with.
         let snapshot = self.state.load_full();
         let (peer, proto, metrics) = (self.peer, self.proto, self.metrics.clone());
+        let client = self.client.clone();
         let start = Instant::now();
         let busy = self.activity.as_ref().map(Activity::begin);
         let ambiguous = self.activity.as_ref().is_some_and(|a| a.take_ambiguous());
@@ -97,7 +101,7 @@ impl tower::Service<Request<Incoming>> for ProxyService {
                 metrics.requests_rejected.with_label_values(&["bad_request"]).inc();
                 Err(ProxyError::BadRequest("both Content-Length and Transfer-Encoding"))
             } else {
-                forward::forward(&snapshot, &metrics, peer, proto, req, &mut info).await
+                forward::forward(&snapshot, &metrics, peer, &client, proto, req, &mut info).await
             };
             let resp = match sent {
                 Ok(resp) => resp,
