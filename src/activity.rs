@@ -65,8 +65,9 @@ impl Activity {
         self.ambiguous.swap(false, Relaxed)
     }
 
-    fn read_some(&self) {
-        if self.in_flight.load(Relaxed) == 0 && !self.reading.load(Relaxed) {
+    /// Request bytes arrived while nothing is in flight: a head starts.
+    fn head_bytes(&self) {
+        if !self.reading.load(Relaxed) {
             self.reading.store(true, Relaxed);
             self.since_ns.store(now_ns(), Relaxed);
         }
@@ -135,7 +136,7 @@ impl<T: AsyncRead + Unpin> AsyncRead for Noted<T> {
         let before = buf.filled().len();
         let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
         if buf.filled().len() > before && self.activity.in_flight.load(Relaxed) == 0 {
-            self.activity.read_some();
+            self.activity.head_bytes();
             let this = &mut *self;
             if this.scan.feed(&buf.filled()[before..]) {
                 this.activity.ambiguous.store(true, Relaxed);

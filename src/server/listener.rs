@@ -181,15 +181,14 @@ where
 }
 
 /// The `fulcrum_requests_rejected_total` reason for a connection error, if it
-/// was a request hyper refused.
+/// was a request hyper refused (header timeouts are fulcrum's own, see
+/// `activity`).
 fn rejected(e: &(dyn std::error::Error + 'static)) -> Option<&'static str> {
     let e = e.downcast_ref::<hyper::Error>()?;
     if e.is_parse_too_large() {
         Some("header_too_large")
     } else if e.is_parse() || e.is_parse_status() {
         Some("bad_request")
-    } else if e.is_timeout() {
-        Some("header_timeout")
     } else {
         None
     }
