@@ -23,15 +23,19 @@ const MAX_NAP: Duration = Duration::from_millis(250);
 struct Resolvers(HashMap<Option<SocketAddr>, TokioResolver>);
 
 impl Resolvers {
+    /// The resolver for `d` (a cheap handle), made on first use.
+    fn get(&mut self, d: &crate::config::DiscoveryConfig) -> Result<TokioResolver, String> {
+        Ok(match self.0.entry(d.resolver) {
+            std::collections::hash_map::Entry::Occupied(e) => e.get().clone(),
+            std::collections::hash_map::Entry::Vacant(v) => v.insert(discovery::resolver(d)?).clone(),
+        })
+    }
+
     async fn ask(&mut self, d: &crate::config::DiscoveryConfig, host: &str) -> Answer {
-        let resolver = match self.0.entry(d.resolver) {
-            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-            std::collections::hash_map::Entry::Vacant(v) => match discovery::resolver(d) {
-                Ok(r) => v.insert(r),
-                Err(e) => return Answer::Failed(e),
-            },
-        };
-        resolve(resolver, host).await
+        match self.get(d) {
+            Ok(r) => resolve(&r, host).await,
+            Err(e) => Answer::Failed(e),
+        }
     }
 }
 
@@ -53,17 +57,29 @@ fn count(metrics: &Metrics, upstream: &str, host: &str, answer: &Answer) {
     }
 }
 
-/// Resolves every name once (at start), concurrently per resolver; names
-/// that fail get no servers until a later refresh finds them.
+/// Resolves every name once (at start), all at once, so start-up waits at
+/// most one resolver timeout; names that fail get no servers until a later
+/// refresh finds them.
 pub async fn initial(config: &Config, metrics: &Metrics) -> Resolved {
     let mut resolvers = Resolvers::default();
-    let mut resolved = Resolved::new();
+    let mut asked = tokio::task::JoinSet::new();
     for (u, n) in discovery::names(config) {
-        let answer = resolvers.ask(&u.discovery, &n.host).await;
-        count(metrics, &u.name, &n.host, &answer);
+        let (upstream, host, d) = (u.name.clone(), n.host.clone(), u.discovery);
+        let resolver = resolvers.get(&d);
+        asked.spawn(async move {
+            let answer = match resolver {
+                Ok(r) => resolve(&r, &host).await,
+                Err(e) => Answer::Failed(e),
+            };
+            (upstream, host, answer)
+        });
+    }
+    let mut resolved = Resolved::new();
+    while let Some(Ok((upstream, host, answer))) = asked.join_next().await {
+        count(metrics, &upstream, &host, &answer);
         let mut empties = 0;
         if let Some(set) = next_set(None, &answer, &mut empties) {
-            resolved.insert((u.name.clone(), n.host.clone()), set);
+            resolved.insert((upstream, host), set);
         }
     }
     resolved
