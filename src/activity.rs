@@ -11,7 +11,7 @@
 //! response body ends), and one watchdog per connection sleeps until the
 //! current phase's deadline.
 
-use crate::head_scan::HeadScan;
+use crate::head_scan::{HeadScan, Verdict};
 use crate::upstream::now_ns;
 use std::io;
 use std::pin::Pin;
@@ -31,6 +31,10 @@ pub struct Activity {
     since_ns: AtomicU64,
     /// A head just read had both Content-Length and Transfer-Encoding.
     ambiguous: AtomicBool,
+    /// Bumped each time the last request in flight ends: a new head may follow.
+    generation: AtomicU64,
+    /// The connection became a tunnel (101): its bytes are no longer HTTP.
+    upgraded: AtomicBool,
 }
 
 /// Why the watchdog ends a connection.
@@ -50,6 +54,8 @@ impl Activity {
             reading: AtomicBool::new(true),
             since_ns: AtomicU64::new(now_ns()),
             ambiguous: AtomicBool::new(false),
+            generation: AtomicU64::new(0),
+            upgraded: AtomicBool::new(false),
         })
     }
 
@@ -58,6 +64,11 @@ impl Activity {
         self.in_flight.fetch_add(1, Relaxed);
         self.reading.store(false, Relaxed);
         Busy(self.clone())
+    }
+
+    /// The response switched protocols: stop reading the bytes as HTTP heads.
+    pub fn upgraded(&self) {
+        self.upgraded.store(true, Relaxed);
     }
 
     /// Whether the request just begun came with ambiguous framing (see `head_scan`).
@@ -110,6 +121,7 @@ impl Drop for Busy {
     fn drop(&mut self) {
         if self.0.in_flight.fetch_sub(1, Relaxed) == 1 {
             self.0.since_ns.store(now_ns(), Relaxed);
+            self.0.generation.fetch_add(1, Relaxed);
         }
     }
 }
@@ -119,6 +131,8 @@ pub struct Noted<T> {
     inner: T,
     activity: Arc<Activity>,
     scan: HeadScan,
+    /// The activity generation whose head `scan` judged.
+    generation: u64,
 }
 
 impl<T> Noted<T> {
@@ -127,6 +141,7 @@ impl<T> Noted<T> {
             inner,
             activity,
             scan: HeadScan::default(),
+            generation: 0,
         }
     }
 }
@@ -138,7 +153,15 @@ impl<T: AsyncRead + Unpin> AsyncRead for Noted<T> {
         if buf.filled().len() > before && self.activity.in_flight.load(Relaxed) == 0 {
             self.activity.head_bytes();
             let this = &mut *self;
-            if this.scan.feed(&buf.filled()[before..]) {
+            if this.activity.upgraded.load(Relaxed) {
+                this.scan.stop();
+            }
+            let generation = this.activity.generation.load(Relaxed);
+            if generation != this.generation {
+                this.generation = generation;
+                this.scan.next_head();
+            }
+            if this.scan.feed(&buf.filled()[before..]) == (Verdict::Ended { ambiguous: true }) {
                 this.activity.ambiguous.store(true, Relaxed);
             }
         }

@@ -5,9 +5,11 @@
 //! smuggling vector, and a front end should not guess which one is meant.
 //!
 //! The downstream socket feeds it the bytes read while no request is in
-//! flight (the head of the next request); it looks only at the names at the
-//! start of each header line, never at values, so it costs a byte loop over
-//! the head and nothing over bodies.
+//! flight. It looks only at the names at the start of each header line,
+//! never at values, and stops at the blank line that ends the head: body
+//! bytes that arrive in the same read are never taken for headers, and it
+//! waits, scanning nothing, until the socket starts it on the next head
+//! (after the response) — so it costs a byte loop over heads only.
 
 const NAME_MAX: usize = 18;
 
@@ -26,27 +28,54 @@ pub struct HeadScan {
     /// An HTTP/2 connection: nothing to scan.
     off: bool,
     started: bool,
+    /// The head ended; bytes are ignored until `next_head`.
+    waiting: bool,
+}
+
+/// What a feed learnt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// The head has not ended (or nothing is being scanned).
+    Pending,
+    /// The head ended; `ambiguous` when it had both framing headers.
+    Ended { ambiguous: bool },
 }
 
 impl HeadScan {
-    /// Feeds bytes of a head; returns true when a head ended that had both headers.
-    pub fn feed(&mut self, bytes: &[u8]) -> bool {
+    /// Starts scanning the next request's head.
+    pub fn next_head(&mut self) {
+        let off = self.off;
+        *self = Self {
+            off,
+            started: true,
+            blank: true,
+            ..Self::default()
+        };
+    }
+
+    /// Scans nothing more on this connection (HTTP/2, or a tunnel).
+    pub fn stop(&mut self) {
+        self.off = true;
+    }
+
+    /// Feeds bytes read while no request is in flight.
+    pub fn feed(&mut self, bytes: &[u8]) -> Verdict {
         if !self.started {
             self.started = true;
             self.blank = true;
             self.off = bytes.starts_with(b"PRI * HTTP/2.0");
         }
-        if self.off {
-            return false;
+        if self.off || self.waiting {
+            return Verdict::Pending;
         }
-        let mut ambiguous = false;
         for &b in bytes {
             match b {
                 b'\n' => {
                     if self.blank {
-                        ambiguous |= self.content_length && self.transfer_encoding;
-                        self.content_length = false;
-                        self.transfer_encoding = false;
+                        self.waiting = true;
+                        return Verdict::Ended {
+                            ambiguous: self.content_length && self.transfer_encoding,
+                        };
                     }
                     self.len = 0;
                     self.settled = false;
@@ -75,7 +104,7 @@ impl HeadScan {
                 }
             }
         }
-        ambiguous
+        Verdict::Pending
     }
 }
 
@@ -83,9 +112,10 @@ impl HeadScan {
 mod tests {
     use super::*;
 
+    /// Feeds reads of one head; true when it ended ambiguous.
     fn scan(parts: &[&[u8]]) -> bool {
         let mut s = HeadScan::default();
-        parts.iter().fold(false, |seen, p| s.feed(p) | seen)
+        parts.iter().any(|p| s.feed(p) == Verdict::Ended { ambiguous: true })
     }
 
     #[test]
@@ -101,6 +131,21 @@ mod tests {
             b"oding: chunked\r\nContent-Length: 5\r",
             b"\n\r\n"
         ]));
+    }
+
+    #[test]
+    fn each_head_is_judged_alone_and_only_when_started() {
+        let mut s = HeadScan::default();
+        let head = b"GET / HTTP/1.1\r\nContent-Length: 0\r\n\r\n";
+        assert_eq!(s.feed(head), Verdict::Ended { ambiguous: false });
+        // waiting: nothing is scanned until the next head is started
+        assert_eq!(s.feed(b"Transfer-Encoding: chunked\r\n\r\n"), Verdict::Pending);
+        s.next_head();
+        let bad = b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n";
+        assert_eq!(s.feed(bad), Verdict::Ended { ambiguous: true });
+        s.next_head();
+        s.stop();
+        assert_eq!(s.feed(bad), Verdict::Pending);
     }
 
     #[test]

@@ -64,3 +64,22 @@ async fn ambiguous_or_invalid_framing_is_400_and_forwards_nothing() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+#[tokio::test]
+async fn a_body_that_looks_like_ambiguous_headers_is_just_a_body() {
+    let b = spawn_backend("b").await;
+    let lb = spawn_lb(ONE, &[&b]).await;
+    // head and body in one write: the scan must stop at the head's blank line
+    let body = "Content-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n";
+    let req = format!(
+        "POST /sha HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let resp = raw_exchange(lb.addr, req.as_bytes()).await;
+    assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
+    assert!(
+        resp.contains(&format!("{} ", body.len())),
+        "the body reached the upstream whole: {resp}"
+    );
+    assert_eq!(b.traffic(), 1);
+}

@@ -83,6 +83,7 @@ impl tower::Service<Request<Incoming>> for ProxyService {
         let snapshot = self.state.load_full();
         let (peer, proto, metrics) = (self.peer, self.proto, self.metrics.clone());
         let client = self.client.clone();
+        let activity = self.activity.clone();
         let start = Instant::now();
         let busy = self.activity.as_ref().map(Activity::begin);
         let ambiguous = self.activity.as_ref().is_some_and(|a| a.take_ambiguous());
@@ -114,6 +115,11 @@ impl tower::Service<Request<Incoming>> for ProxyService {
                     e.into_response()
                 }
             };
+            if resp.status() == http::StatusCode::SWITCHING_PROTOCOLS {
+                if let Some(a) = &activity {
+                    a.upgraded();
+                }
+            }
             let status = resp.status().as_u16();
             let [route, upstream, server] = info.labels(&snapshot);
             metrics
