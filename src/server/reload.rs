@@ -75,7 +75,7 @@ async fn read_and_apply(shared: &Arc<Shared>) -> Result<u64, ReloadError> {
     // a bad config is not retried by the watch until something changes
     let seen = match &parsed {
         Ok(config) => loaded_digest(&bytes, config),
-        Err(_) => watched_now(&bytes, &shared.state.load().config),
+        Err(_) => watched_now(&bytes, &shared.state.load_full().config).await,
     };
     *shared.loaded_digest.lock().expect("digest lock") = Some(seen);
     apply(shared, parsed?).await
@@ -131,7 +131,7 @@ pub async fn watch_file(handle: Handle, path: PathBuf) {
             previous = None;
             continue;
         };
-        let now = watched_now(&bytes, &handle.shared.state.load().config);
+        let now = watched_now(&bytes, &handle.shared.state.load_full().config).await;
         let loaded = *handle.shared.loaded_digest.lock().expect("digest lock");
         if Some(now) != loaded && previous == Some(now) {
             tracing::info!("{} changed: reloading", path.display());
@@ -143,12 +143,11 @@ pub async fn watch_file(handle: Handle, path: PathBuf) {
 
 /// The digest of the config file's `bytes` and the TLS files the serving
 /// config names, read from disk now (a missing file hashes as empty).
-fn watched_now(bytes: &[u8], serving: &config::Config) -> [u8; 32] {
-    let files: Vec<Vec<u8>> = serving
-        .tls_files()
-        .iter()
-        .map(|f| std::fs::read(&f.path).unwrap_or_default())
-        .collect();
+async fn watched_now(bytes: &[u8], serving: &config::Config) -> [u8; 32] {
+    let mut files = Vec::new();
+    for f in serving.tls_files() {
+        files.push(tokio::fs::read(&f.path).await.unwrap_or_default());
+    }
     digest(bytes, files.iter().map(Vec::as_slice))
 }
 
