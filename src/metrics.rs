@@ -49,6 +49,12 @@ fn gauge_vec(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> In
     g
 }
 
+fn float_gauge_vec(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> GaugeVec {
+    let g = GaugeVec::new(Opts::new(name, help), labels).expect("valid metric");
+    registry.register(Box::new(g.clone())).expect("unique metric");
+    g
+}
+
 impl Metrics {
     pub fn new() -> Self {
         let registry = Registry::new();
@@ -129,17 +135,12 @@ impl Metrics {
             "Requests to a hash pool without a key, by fallback.",
             &["upstream", "fallback"],
         );
-        let hash_keyspace_share = GaugeVec::new(
-            Opts::new(
-                "fulcrum_hash_keyspace_share",
-                "Share of the keyspace each server of a hash pool owns now.",
-            ),
+        let hash_keyspace_share = float_gauge_vec(
+            &registry,
+            "fulcrum_hash_keyspace_share",
+            "Share of the keyspace each server of a hash pool owns now.",
             &["upstream", "server"],
-        )
-        .expect("valid metric");
-        registry
-            .register(Box::new(hash_keyspace_share.clone()))
-            .expect("unique metric");
+        );
         let bounded_load_overflow = counter(
             &registry,
             "fulcrum_bounded_load_overflow_total",
@@ -158,17 +159,12 @@ impl Metrics {
             "TLS handshakes on each TLS listener, by result (success or failure).",
             &["listener", "result"],
         );
-        let tls_not_after = GaugeVec::new(
-            Opts::new(
-                "fulcrum_tls_certificate_not_after_timestamp_seconds",
-                "When each served certificate expires (unix seconds), by its first DNS name.",
-            ),
+        let tls_not_after = float_gauge_vec(
+            &registry,
+            "fulcrum_tls_certificate_not_after_timestamp_seconds",
+            "When each served certificate expires (unix seconds), by its first DNS name.",
             &["listener", "name"],
-        )
-        .expect("valid metric");
-        registry
-            .register(Box::new(tls_not_after.clone()))
-            .expect("unique metric");
+        );
         let dns_resolutions = counter(
             &registry,
             "fulcrum_dns_resolutions_total",
