@@ -20,3 +20,4 @@ pub mod server;
 pub mod state;
 pub mod tls;
 pub mod upstream;
+pub mod workers;

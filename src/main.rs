@@ -140,17 +140,9 @@ fn describe(
 }
 
 fn serve(config: Config, path: PathBuf, demo: bool) -> Result<()> {
-    // one worker: a current-thread runtime, with no work-stealing machinery
-    // on every wake-up; more: the multi-thread scheduler
-    let mut runtime = if config.workers == 1 {
-        tokio::runtime::Builder::new_current_thread()
-    } else {
-        tokio::runtime::Builder::new_multi_thread()
-    };
-    if config.workers > 1 {
-        runtime.worker_threads(config.workers);
-    }
-    let runtime = runtime.enable_all().build()?;
+    // accepting, reloads, probes and the admin API run here; requests run
+    // here too with `workers: 1`, else on per-core worker threads (`workers`)
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     runtime.block_on(async move {
         if demo {
             for (name, addr) in fulcrum::demo::spawn_backends(&config)

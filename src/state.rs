@@ -24,8 +24,11 @@ pub struct Snapshot {
     pub router: Router,
     /// Indexed like `Config::upstreams`; routes refer to them by index.
     pub upstreams: Vec<Upstream>,
-    /// One pooled client per upstream, same index.
-    pub clients: Vec<UpstreamClient>,
+    /// Per upstream (same index), one pooled client per worker thread, so
+    /// a worker only ever uses connections that live on its own runtime.
+    pub clients: Vec<Vec<UpstreamClient>>,
+    /// Worker threads the clients are built for (fixed at start).
+    pub workers: usize,
     /// TLS listeners by configured address, certificates read at this load.
     pub tls: HashMap<String, TlsListener>,
     /// `balance` of each upstream, same index.
@@ -38,7 +41,7 @@ impl Snapshot {
     /// Builds the next snapshot. With `previous`, upstreams that stay (by name)
     /// keep their servers' live state (by address) and, when their connect
     /// timeout is unchanged, their pooled client and its idle connections.
-    /// Needs a tokio runtime for the clients' timers.
+    /// `workers` is the number of worker threads (see `crate::workers`).
     /// Fails when a new access log file cannot be opened or rustls refuses
     /// a TLS setting.
     pub fn build(
@@ -46,6 +49,7 @@ impl Snapshot {
         version: u64,
         previous: Option<&Snapshot>,
         resolved: Resolved,
+        workers: usize,
     ) -> std::io::Result<Self> {
         let mut config = declared.clone();
         config.upstreams = declared.upstreams.iter().map(|u| expand(u, &resolved)).collect();
@@ -57,7 +61,10 @@ impl Snapshot {
             let upstream = Upstream::new(cfg, old.map(|(p, i)| &p.upstreams[i]));
             let client = match old {
                 Some((p, i)) if same_client(&p.upstreams[i], cfg) => p.clients[i].clone(),
-                _ => client::build(cfg).map_err(|e| std::io::Error::other(format!("upstream {}: {e}", cfg.name)))?,
+                _ => (0..workers.max(1))
+                    .map(|_| client::build(cfg))
+                    .collect::<Result<_, _>>()
+                    .map_err(|e| std::io::Error::other(format!("upstream {}: {e}", cfg.name)))?,
             };
             upstreams.push(upstream);
             clients.push(client);
@@ -90,6 +97,7 @@ impl Snapshot {
             algorithms: config.upstreams.iter().map(|u| u.balance.name()).collect(),
             upstreams,
             clients,
+            workers,
         })
     }
 }

@@ -141,7 +141,7 @@ async fn h2c_downstream_is_proxied_to_http1_upstream() {
 #[tokio::test]
 async fn upstream_connections_are_reused() {
     let b = spawn_backend("b").await;
-    let lb = spawn_lb(ONE, &[&b]).await;
+    let lb = spawn_lb(&format!("workers: 1\n{ONE}"), &[&b]).await;
     let c = client();
     for _ in 0..30 {
         assert_eq!(send(&c, lb.addr, "GET", "/", &[]).await.status, 200);
@@ -157,4 +157,18 @@ async fn upstream_connections_are_reused() {
         1,
         "50 sequential requests should share one upstream connection"
     );
+}
+
+#[tokio::test]
+async fn each_worker_serves_connections_with_its_own_upstream_pool() {
+    let b = spawn_backend("b").await;
+    let lb = spawn_lb(&format!("workers: 2\n{ONE}"), &[&b]).await;
+    // connections are handed to the workers in turn; each worker reuses
+    // the upstream connection of its own pool, never the other's
+    for _ in 0..20 {
+        let r = raw_exchange(lb.addr, b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await;
+        assert!(r.starts_with("HTTP/1.1 200"), "{r}");
+    }
+    assert_eq!(b.seen().len(), 20);
+    assert_eq!(b.accepted(), 2, "one upstream connection per worker");
 }

@@ -117,8 +117,10 @@ async fn bad_files_change_nothing_and_the_next_good_one_is_taken() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn listeners_are_added_and_removed_and_staying_ones_untouched() {
     let b = spawn_backend("a").await;
-    let lb = spawn_lb_file(&to("{b0}"), &[&b]).await;
-    let yaml = fill(&to("{b0}"), &[&b]);
+    // one worker, one upstream pool: the exact connection count below
+    let one = format!("workers: 1\n{}", to("{b0}"));
+    let lb = spawn_lb_file(&one, &[&b]).await;
+    let yaml = fill(&one, &[&b]);
     // keep-alive connection on the staying listener
     let c = client();
     assert_eq!(send(&c, lb.addr, "GET", "/", &[]).await.body, "a");

@@ -19,7 +19,9 @@ fn one_pool(server: &str, extra: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn h2c_pools_speak_http2_and_pass_trailers_through() {
     let b = spawn_backend("b").await;
-    let lb = spawn_lb(&one_pool("{b0}", "    protocol: h2c\n"), &[&b]).await;
+    // one worker, so one pool: exactly one upstream connection below
+    let yaml = format!("workers: 1\n{}", one_pool("{b0}", "    protocol: h2c\n"));
+    let lb = spawn_lb(&yaml, &[&b]).await;
     let c = h2_client();
     let req = http::Request::post(format!("http://{}/grpc", lb.addr))
         .header("te", "trailers")

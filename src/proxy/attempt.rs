@@ -51,7 +51,8 @@ fn idempotent(method: &Method) -> bool {
 pub async fn send(mut r: Routed<'_>, info: &mut Info) -> Result<(Response<Incoming>, InFlight), ProxyError> {
     let upstream_index = info.upstream.expect("routed");
     let upstream = &r.snap.upstreams[upstream_index];
-    let client = &r.snap.clients[upstream_index];
+    let clients = &r.snap.clients[upstream_index];
+    let client = &clients[crate::workers::index() % clients.len()];
     let mut server_index = info.server.expect("selected");
     let mut body = Some(r.body);
     let mut tried = Vec::new();

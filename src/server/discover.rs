@@ -137,7 +137,13 @@ async fn apply(shared: &Arc<Shared>, changed: Resolved) {
     let current = shared.state.load_full();
     let mut resolved = current.resolved.clone();
     resolved.extend(changed);
-    match Snapshot::build(&current.declared, current.version, Some(&current), resolved) {
+    match Snapshot::build(
+        &current.declared,
+        current.version,
+        Some(&current),
+        resolved,
+        current.workers,
+    ) {
         Ok(next) => {
             shared.state.store(Arc::new(next));
             shared.start_probes();

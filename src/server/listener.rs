@@ -105,15 +105,15 @@ fn builder(limits: &Limits) -> auto::Builder<TokioExecutor> {
 
 fn serve_connection(stream: TcpStream, peer: SocketAddr, listener: &str, shared: &Arc<Shared>, slot: Slot) {
     let _ = stream.set_nodelay(true);
-    let (limits, tls) = {
-        let snapshot = shared.state.load();
-        let tls = snapshot.tls.get(listener).map(|t| t.acceptor.clone());
-        (snapshot.config.limits.clone(), tls)
-    };
-    let open = shared.metrics.downstream_connections.with_label_values(&[listener]);
-    open.inc();
     let (shared, label) = (shared.clone(), listener.to_string());
-    tokio::spawn(async move {
+    shared.clone().workers.spawn(stream, move |stream| async move {
+        let (limits, tls) = {
+            let snapshot = shared.state.load();
+            let tls = snapshot.tls.get(&label).map(|t| t.acceptor.clone());
+            (snapshot.config.limits.clone(), tls)
+        };
+        let open = shared.metrics.downstream_connections.with_label_values(&[&label]);
+        open.inc();
         match tls {
             None => serve(stream, peer, &shared, &limits, false).await,
             Some(acceptor) => {

@@ -19,6 +19,7 @@ pub use reload::ReloadError;
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::state::Snapshot;
+use crate::workers::Workers;
 use arc_swap::ArcSwap;
 use hyper_util::server::graceful::GracefulShutdown;
 use std::collections::HashMap;
@@ -55,6 +56,8 @@ pub struct Shared {
     shutting_down: AtomicBool,
     /// SHA-256 of the config text last loaded from the file.
     loaded_digest: Mutex<Option<[u8; 32]>>,
+    /// Where accepted connections are served; fixed at start.
+    workers: Workers,
 }
 
 /// Bound listeners and the first snapshot, ready to serve.
@@ -92,12 +95,13 @@ impl Server {
             .as_ref()
             .and_then(|p| std::fs::read(p).ok())
             .map(|b| reload::loaded_digest(&b, config));
+        let workers = Workers::start(crate::workers::count(config.workers)).map_err(ServerError::Build)?;
         let metrics = Metrics::new();
         metrics.stamp_success();
         let resolved = discover::initial(config, &metrics).await;
         let shared = Arc::new(Shared {
             state: Arc::new(ArcSwap::from_pointee(
-                Snapshot::build(config, 1, None, resolved).map_err(ServerError::Build)?,
+                Snapshot::build(config, 1, None, resolved, workers.pools()).map_err(ServerError::Build)?,
             )),
             metrics: Arc::new(metrics),
             probes: Mutex::new(None),
@@ -106,6 +110,7 @@ impl Server {
             graceful: Mutex::new(Some(GracefulShutdown::new())),
             shutting_down: AtomicBool::new(false),
             loaded_digest: Mutex::new(digest),
+            workers,
         });
         Ok(Self { shared, pending, admin })
     }
@@ -158,6 +163,7 @@ impl Server {
         if let Some(a) = admin {
             a.abort();
         }
+        self.shared.workers.stop().await;
         drained
     }
 }

@@ -100,7 +100,8 @@ pub async fn apply(shared: &Arc<Shared>, config: Config) -> Result<u64, ReloadEr
         tracing::warn!("admin.address changes take effect on restart; the admin listener stays where it is");
     }
     let version = old.version + 1;
-    let next = Snapshot::build(&config, version, Some(&old), old.resolved.clone()).map_err(ServerError::Build)?;
+    let next =
+        Snapshot::build(&config, version, Some(&old), old.resolved.clone(), old.workers).map_err(ServerError::Build)?;
     shared.state.store(Arc::new(next));
     shared.start_probes();
     for (address, l) in added {
