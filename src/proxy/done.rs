@@ -63,6 +63,7 @@ impl Drop for Done {
         let [route, upstream, server] = self.info.labels(&self.snapshot);
         self.metrics
             .request_duration
+            .local()
             .with_label_values(&[route, upstream])
             .observe(elapsed.as_secs_f64());
         let (Some(seen), Some(log)) = (self.seen.take(), self.snapshot.access_log.as_ref()) else {

@@ -124,6 +124,7 @@ impl tower::Service<Request<Incoming>> for ProxyService {
             let [route, upstream, server] = info.labels(&snapshot);
             metrics
                 .requests
+                .local()
                 .with_label_values(&[route, upstream, server, resp.status().as_str()])
                 .inc();
             let done = Done {

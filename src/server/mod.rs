@@ -96,7 +96,7 @@ impl Server {
             .and_then(|p| std::fs::read(p).ok())
             .map(|b| reload::loaded_digest(&b, config));
         let workers = Workers::start(crate::workers::count(config.workers)).map_err(ServerError::Build)?;
-        let metrics = Metrics::new();
+        let metrics = Metrics::with_shards(workers.pools());
         metrics.stamp_success();
         let resolved = discover::initial(config, &metrics).await;
         let shared = Arc::new(Shared {

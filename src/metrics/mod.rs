@@ -1,5 +1,10 @@
 //! Metrics: an owned prometheus Registry with typed handles (no globals, so
 //! tests run in parallel). Label values come from the config or a fixed set.
+//! The per-request series are sharded per worker thread (`shards`).
+
+mod shards;
+
+pub use shards::Sharded;
 
 use crate::state::Snapshot;
 use prometheus::{
@@ -21,8 +26,10 @@ pub struct Metrics {
     pub upstream_server_healthy: IntGaugeVec,
     pub health_checks: IntCounterVec,
     pub outlier_ejections: IntCounterVec,
-    pub requests: IntCounterVec,
-    pub request_duration: HistogramVec,
+    /// Per worker: count with `requests.local()`.
+    pub requests: Sharded<IntCounterVec>,
+    /// Per worker: observe with `request_duration.local()`.
+    pub request_duration: Sharded<HistogramVec>,
     pub upstream_in_flight: IntGaugeVec,
     pub retries: IntCounterVec,
     pub downstream_connections: IntGaugeVec,
@@ -56,7 +63,13 @@ fn float_gauge_vec(registry: &Registry, name: &str, help: &str, labels: &[&str])
 }
 
 impl Metrics {
+    /// With one shard of the per-request series (one worker).
     pub fn new() -> Self {
+        Self::with_shards(1)
+    }
+
+    /// With `shards` shards of the per-request series: one per worker thread.
+    pub fn with_shards(shards: usize) -> Self {
         let registry = Registry::new();
         let config_reloads = counter(
             &registry,
@@ -93,24 +106,27 @@ impl Metrics {
             "Ejections by passive outlier detection.",
             &["upstream", "server"],
         );
-        let requests = counter(
-            &registry,
-            "fulcrum_requests_total",
-            "Requests answered, by route, upstream, server and status code.",
-            &["route", "upstream", "server", "code"],
-        );
-        let request_duration = HistogramVec::new(
-            HistogramOpts::new(
-                "fulcrum_request_duration_seconds",
-                "Time from request to the end of the response body.",
+        let requests = Sharded::register(&registry, shards, || {
+            IntCounterVec::new(
+                Opts::new(
+                    "fulcrum_requests_total",
+                    "Requests answered, by route, upstream, server and status code.",
+                ),
+                &["route", "upstream", "server", "code"],
             )
-            .buckets(DURATION_BUCKETS.to_vec()),
-            &["route", "upstream"],
-        )
-        .expect("valid metric");
-        registry
-            .register(Box::new(request_duration.clone()))
-            .expect("unique metric");
+            .expect("valid metric")
+        });
+        let request_duration = Sharded::register(&registry, shards, || {
+            HistogramVec::new(
+                HistogramOpts::new(
+                    "fulcrum_request_duration_seconds",
+                    "Time from request to the end of the response body.",
+                )
+                .buckets(DURATION_BUCKETS.to_vec()),
+                &["route", "upstream"],
+            )
+            .expect("valid metric")
+        });
         let upstream_in_flight = gauge_vec(
             &registry,
             "fulcrum_upstream_in_flight",
