@@ -116,25 +116,41 @@ fn serve_connection(stream: TcpStream, peer: SocketAddr, listener: &str, shared:
         open.inc();
         match tls {
             None => serve(stream, peer, &shared, &limits, false).await,
-            Some(acceptor) => {
-                // a stalled handshake is cut like a trickled head
-                let shaken = tokio::time::timeout(limits.header_read_timeout, acceptor.accept(stream)).await;
-                let ok = matches!(shaken, Ok(Ok(_)));
-                let result = if ok { "success" } else { "failure" };
-                shared.metrics.tls_handshakes.with_label_values(&[&label, result]).inc();
-                match shaken {
-                    Ok(Ok(tls)) => serve(tls, peer, &shared, &limits, true).await,
-                    Ok(Err(e)) => tracing::debug!("TLS handshake from {peer} failed: {e}"),
-                    Err(_) => tracing::debug!(
-                        "TLS handshake from {peer} not done within {:?}",
-                        limits.header_read_timeout
-                    ),
-                }
-            }
+            // boxed: a TLS connection's larger state is not carried by every
+            // plain connection's task (idle memory per connection)
+            Some(acceptor) => Box::pin(serve_tls(acceptor, stream, peer, &shared, &limits, &label)).await,
         }
         open.dec();
         drop(slot);
     });
+}
+
+/// Completes the TLS handshake (cut at `header_read_timeout`, counted either
+/// way), then serves the decrypted connection.
+async fn serve_tls(
+    acceptor: tokio_rustls::TlsAcceptor,
+    stream: TcpStream,
+    peer: SocketAddr,
+    shared: &Arc<Shared>,
+    limits: &Limits,
+    label: &str,
+) {
+    // a stalled handshake is cut like a trickled head
+    let shaken = tokio::time::timeout(limits.header_read_timeout, acceptor.accept(stream)).await;
+    let result = if matches!(shaken, Ok(Ok(_))) {
+        "success"
+    } else {
+        "failure"
+    };
+    shared.metrics.tls_handshakes.with_label_values(&[label, result]).inc();
+    match shaken {
+        Ok(Ok(tls)) => serve(tls, peer, shared, limits, true).await,
+        Ok(Err(e)) => tracing::debug!("TLS handshake from {peer} failed: {e}"),
+        Err(_) => tracing::debug!(
+            "TLS handshake from {peer} not done within {:?}",
+            limits.header_read_timeout
+        ),
+    }
 }
 
 /// Serves HTTP/1.1 and HTTP/2 on one accepted (and, over TLS, decrypted)
