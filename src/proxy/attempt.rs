@@ -84,15 +84,14 @@ pub async fn send(mut r: Routed<'_>, info: &mut Info) -> Result<(Response<Incomi
             s.as_ref().map_or(true, |resp| resp.status().is_server_error())
         });
         outlier::record(upstream, server_index, failed, r.metrics);
-        let (name, id) = (upstream.name.clone(), server.id.clone());
         let (err, before_sent) = match sent {
             Ok(Ok(resp)) => return Ok((resp, r.guard)),
             Err(_) => {
                 let timeout = upstream.response_timeout;
                 (
                     ProxyError::Timeout {
-                        upstream: name,
-                        server: id,
+                        upstream: upstream.name.clone(),
+                        server: server.id.clone(),
                         timeout,
                     },
                     false,
@@ -102,8 +101,8 @@ pub async fn send(mut r: Routed<'_>, info: &mut Info) -> Result<(Response<Incomi
                 let cause = error::chain(&e);
                 (
                     ProxyError::Connect {
-                        upstream: name,
-                        server: id,
+                        upstream: upstream.name.clone(),
+                        server: server.id.clone(),
                         cause,
                     },
                     true,
@@ -113,8 +112,8 @@ pub async fn send(mut r: Routed<'_>, info: &mut Info) -> Result<(Response<Incomi
                 let cause = error::chain(&e);
                 (
                     ProxyError::BadResponse {
-                        upstream: name,
-                        server: id,
+                        upstream: upstream.name.clone(),
+                        server: server.id.clone(),
                         cause,
                     },
                     false,

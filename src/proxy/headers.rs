@@ -10,27 +10,47 @@ static X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host"
 static KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
 static PROXY_CONNECTION: HeaderName = HeaderName::from_static("proxy-connection");
 
-/// Whether `name` is hop-by-hop in itself (a header `Connection` names is
-/// hop-by-hop too, but only that message says so).
-fn is_hop_by_hop(name: &HeaderName) -> bool {
-    name == header::CONNECTION
-        || name == header::TE
-        || name == header::TRAILER
-        || name == header::TRANSFER_ENCODING
-        || name == header::UPGRADE
-        || name == KEEP_ALIVE
-        || name == PROXY_CONNECTION
+/// The headers that are hop-by-hop in themselves (a header `Connection`
+/// names is hop-by-hop too, but only that message says so).
+fn fixed_hop_by_hop() -> [&'static HeaderName; 7] {
+    [
+        &header::CONNECTION,
+        &header::TE,
+        &header::TRAILER,
+        &header::TRANSFER_ENCODING,
+        &header::UPGRADE,
+        &KEEP_ALIVE,
+        &PROXY_CONNECTION,
+    ]
 }
 
 /// Removes `Connection`, every header it names, and the fixed hop-by-hop set.
-/// One pass over the names (no hashing) finds which are present; only those
-/// are removed. `Connection: keep-alive` / `close`, the usual case, costs one
-/// removal.
+/// One pass over the names (no hashing, no allocation) marks which are
+/// present; only those are removed. `Connection: keep-alive` / `close`, the
+/// usual case, costs one removal.
 pub fn remove_hop_by_hop(headers: &mut HeaderMap) {
-    let present: Vec<HeaderName> = headers.keys().filter(|k| is_hop_by_hop(k)).cloned().collect();
-    if present.is_empty() {
+    let fixed = fixed_hop_by_hop();
+    let mut present = 0u8;
+    for k in headers.keys() {
+        if let Some(i) = fixed.iter().position(|f| *f == k) {
+            present |= 1 << i;
+        }
+    }
+    if present == 0 {
         return;
     }
+    if present & 1 != 0 {
+        remove_connection_named(headers);
+    }
+    for (i, name) in fixed.iter().enumerate() {
+        if present & (1 << i) != 0 {
+            headers.remove(*name);
+        }
+    }
+}
+
+/// Removes the headers a `Connection` header names.
+fn remove_connection_named(headers: &mut HeaderMap) {
     let mut named: Vec<HeaderName> = Vec::new();
     for value in headers.get_all(header::CONNECTION) {
         for token in value.to_str().unwrap_or("").split(',').map(str::trim) {
@@ -43,7 +63,7 @@ pub fn remove_hop_by_hop(headers: &mut HeaderMap) {
             }
         }
     }
-    for name in present.into_iter().chain(named) {
+    for name in named {
         headers.remove(name);
     }
 }

@@ -93,6 +93,10 @@ fn builder(limits: &Limits) -> auto::Builder<TokioExecutor> {
     builder
         .http1()
         .timer(TokioTimer::new())
+        // heads are timed by `activity`'s watchdog against
+        // limits.header_read_timeout; hyper's own 30 s default would cut a
+        // longer configured limit short and costs a timer per request
+        .header_read_timeout(None)
         .keep_alive(true)
         .max_buf_size(limits.max_header_bytes)
         .max_headers(limits.max_headers);
