@@ -1,6 +1,6 @@
 //! Sending a routed request to its pool, retried on another server when
 //! SPEC §3 allows it: a failure before the request was sent (connect refused
-//! or timed out; hyper-util itself resends on a stale pooled connection) for
+//! or timed out; the client itself resends on a stale pooled connection) for
 //! any method, and a failure before any response byte for idempotent methods
 //! only. A request whose body was already read is never sent again, so a POST
 //! reaches an upstream at most once.

@@ -1,23 +1,99 @@
-//! The pooled client of one upstream: keep-alive HTTP/1.1, HTTP/2 with
-//! prior knowledge (`protocol: h2c`), or TLS (`tls`), where ALPN picks
-//! HTTP/2 or HTTP/1.1 (`protocol: h2` requires HTTP/2). A certificate that
-//! does not verify fails the connect: 502, never a plaintext fallback.
+//! The pooled client of one upstream (one per worker thread): keep-alive
+//! HTTP/1.1, HTTP/2 with prior knowledge (`protocol: h2c`), or TLS (`tls`),
+//! where ALPN picks HTTP/2 or HTTP/1.1 (`protocol: h2` requires HTTP/2). A
+//! certificate that does not verify fails the connect: 502, never a
+//! plaintext fallback.
+//!
+//! The pool is fulcrum's own, over hyper's connection API: per server, the
+//! HTTP/1 connections (a request takes one that is ready; a busy one stays
+//! listed and becomes ready again when its response has been read) and at
+//! most one shared HTTP/2 connection. Only the thread that owns the client
+//! uses it, so its lock is never contended. A request sent on a pooled
+//! connection that turns out to be closed comes back unsent and goes once
+//! more on a new connection.
 
 use super::replay::ReplayBody;
 use crate::config::{Protocol, UpstreamConfig};
+use http::{header, HeaderValue, Request, Response, Uri, Version};
+use hyper::body::Incoming;
+use hyper::client::conn::{http1, http2};
 use hyper_rustls::{FixedServerNameResolver, HttpsConnector, HttpsConnectorBuilder};
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::{Connection, HttpConnector};
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use rustls::pki_types::ServerName;
-use std::time::Duration;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tower::ServiceExt;
 
 /// Idle pooled connections are closed after this long.
 pub const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
 
-/// A client with one connection pool per server of the upstream; request
-/// bodies are capped at `limits.max_body_bytes` as they stream.
-pub type UpstreamClient = Client<HttpsConnector<HttpConnector>, ReplayBody>;
+/// Every this many checkouts, every server's list is swept of closed and
+/// expired connections (a server's own list is swept on each of its checkouts).
+const SWEEP_EVERY: u32 = 1024;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Why a request got no response.
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    #[error("connect error")]
+    Connect(#[source] BoxError),
+    #[error("request failed")]
+    Request(#[source] hyper::Error),
+}
+
+impl SendError {
+    /// True when the request never left fulcrum (no connection was made).
+    pub fn is_connect(&self) -> bool {
+        matches!(self, SendError::Connect(_))
+    }
+}
+
+/// A cheap handle to one upstream's pools; request bodies are capped at
+/// `limits.max_body_bytes` as they stream.
+#[derive(Clone)]
+pub struct UpstreamClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    connector: HttpsConnector<HttpConnector>,
+    /// `protocol: h2c` or `h2`: HTTP/2 on every connection.
+    http2_only: bool,
+    pools: Mutex<Pools>,
+}
+
+#[derive(Default)]
+struct Pools {
+    by_server: HashMap<Box<str>, Pool>,
+    checkouts: u32,
+}
+
+/// One server's connections.
+#[derive(Default)]
+struct Pool {
+    http1: Vec<Idle>,
+    http2: Option<http2::SendRequest<ReplayBody>>,
+}
+
+struct Idle {
+    sender: http1::SendRequest<ReplayBody>,
+    /// When its last request was sent.
+    used: Instant,
+}
+
+impl Idle {
+    fn expired(&self, now: Instant) -> bool {
+        self.sender.is_closed() || now.duration_since(self.used) >= POOL_IDLE_TIMEOUT
+    }
+}
+
+enum Conn {
+    Http1(http1::SendRequest<ReplayBody>),
+    Http2(http2::SendRequest<ReplayBody>),
+}
 
 /// Builds the client; `timeouts.connect` bounds each TCP connect. Fails
 /// only on a TLS setting rustls refuses.
@@ -45,11 +121,147 @@ pub fn build(cfg: &UpstreamConfig) -> Result<UpstreamClient, String> {
         (Protocol::Http1, true) => builder.enable_all_versions().wrap_connector(http),
         (Protocol::H2c | Protocol::H2, _) => builder.enable_http2().wrap_connector(http),
     };
-    let mut client = Client::builder(TokioExecutor::new());
-    client
-        .pool_timer(TokioTimer::new())
-        .timer(TokioTimer::new())
-        .pool_idle_timeout(POOL_IDLE_TIMEOUT)
-        .http2_only(matches!(cfg.protocol, Protocol::H2c | Protocol::H2));
-    Ok(client.build(connector))
+    Ok(UpstreamClient {
+        inner: Arc::new(Inner {
+            connector,
+            http2_only: matches!(cfg.protocol, Protocol::H2c | Protocol::H2),
+            pools: Mutex::default(),
+        }),
+    })
+}
+
+impl UpstreamClient {
+    /// Sends `req` (absolute URI: scheme and the server's authority) on a
+    /// pooled connection to its server, or a new one.
+    pub async fn request(&self, mut req: Request<ReplayBody>) -> Result<Response<Incoming>, SendError> {
+        let uri = req.uri().clone();
+        let key = uri.authority().map_or("", |a| a.as_str());
+        let mut pooled = true;
+        loop {
+            let conn = match self.checkout(key) {
+                Some(conn) => conn,
+                None => {
+                    pooled = false;
+                    self.connect(key, &uri).await?
+                }
+            };
+            match conn {
+                Conn::Http2(mut sender) => {
+                    *req.version_mut() = Version::HTTP_2;
+                    return sender.send_request(req).await.map_err(SendError::Request);
+                }
+                Conn::Http1(mut sender) => {
+                    origin_form(&mut req);
+                    let sent = sender.try_send_request(req);
+                    // listed again at once: busy until its response is read
+                    self.put_back(key, sender);
+                    match sent.await {
+                        Ok(resp) => return Ok(resp),
+                        Err(mut e) => match e.take_message() {
+                            // a stale pooled connection: once more on a new one
+                            Some(back) if pooled => {
+                                req = back;
+                                *req.uri_mut() = uri.clone();
+                            }
+                            _ => return Err(SendError::Request(e.into_error())),
+                        },
+                    }
+                }
+            }
+        }
+    }
+
+    /// A ready connection to `key`, dropping the closed and expired ones.
+    fn checkout(&self, key: &str) -> Option<Conn> {
+        let now = Instant::now();
+        let mut pools = self.inner.pools.lock().unwrap_or_else(|e| e.into_inner());
+        pools.checkouts = pools.checkouts.wrapping_add(1);
+        if pools.checkouts % SWEEP_EVERY == 0 {
+            pools.by_server.retain(|_, p| {
+                p.http1.retain(|i| !i.expired(now));
+                p.http2 = p.http2.take().filter(|s| !s.is_closed());
+                !p.http1.is_empty() || p.http2.is_some()
+            });
+        }
+        let pool = pools.by_server.get_mut(key)?;
+        if let Some(h2) = &pool.http2 {
+            if !h2.is_closed() {
+                return Some(Conn::Http2(h2.clone()));
+            }
+            pool.http2 = None;
+        }
+        pool.http1.retain(|i| !i.expired(now));
+        // the most recently used ready connection: its socket is warmest
+        let i = pool.http1.iter().rposition(|i| i.sender.is_ready())?;
+        Some(Conn::Http1(pool.http1.swap_remove(i).sender))
+    }
+
+    fn put_back(&self, key: &str, sender: http1::SendRequest<ReplayBody>) {
+        let mut pools = self.inner.pools.lock().unwrap_or_else(|e| e.into_inner());
+        let idle = Idle {
+            sender,
+            used: Instant::now(),
+        };
+        match pools.by_server.get_mut(key) {
+            Some(pool) => pool.http1.push(idle),
+            None => {
+                let pool = Pool {
+                    http1: vec![idle],
+                    http2: None,
+                };
+                pools.by_server.insert(key.into(), pool);
+            }
+        }
+    }
+
+    /// A new connection (TCP, TLS when the URI is https), HTTP/2 when the
+    /// pool's protocol or ALPN says so; its task runs on this thread.
+    async fn connect(&self, key: &str, uri: &Uri) -> Result<Conn, SendError> {
+        let io = self
+            .inner
+            .connector
+            .clone()
+            .oneshot(uri.clone())
+            .await
+            .map_err(SendError::Connect)?;
+        if self.inner.http2_only || io.connected().is_negotiated_h2() {
+            let (sender, conn) = http2::Builder::new(TokioExecutor::new())
+                .timer(TokioTimer::new())
+                .handshake(io)
+                .await
+                .map_err(|e| SendError::Connect(e.into()))?;
+            tokio::spawn(async move {
+                if let Err(e) = conn.await {
+                    tracing::debug!("upstream HTTP/2 connection: {e}");
+                }
+            });
+            let mut pools = self.inner.pools.lock().unwrap_or_else(|e| e.into_inner());
+            pools.by_server.entry(key.into()).or_default().http2 = Some(sender.clone());
+            return Ok(Conn::Http2(sender));
+        }
+        let (sender, conn) = http1::handshake(io).await.map_err(|e| SendError::Connect(e.into()))?;
+        tokio::spawn(async move {
+            if let Err(e) = conn.with_upgrades().await {
+                tracing::debug!("upstream connection: {e}");
+            }
+        });
+        Ok(Conn::Http1(sender))
+    }
+}
+
+/// HTTP/1 sends the path only; the Host header carries the authority.
+fn origin_form(req: &mut Request<ReplayBody>) {
+    let uri = std::mem::take(req.uri_mut());
+    if !req.headers().contains_key(header::HOST) {
+        if let Some(a) = uri.authority() {
+            if let Ok(v) = HeaderValue::from_str(a.as_str()) {
+                req.headers_mut().insert(header::HOST, v);
+            }
+        }
+    }
+    let mut parts = uri.into_parts();
+    parts.scheme = None;
+    parts.authority = None;
+    *req.uri_mut() = Uri::from_parts(parts).unwrap_or_default();
+    *req.version_mut() = Version::HTTP_11;
 }
