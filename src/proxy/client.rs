@@ -176,7 +176,7 @@ impl UpstreamClient {
         let now = Instant::now();
         let mut pools = self.inner.pools.lock().unwrap_or_else(|e| e.into_inner());
         pools.checkouts = pools.checkouts.wrapping_add(1);
-        if pools.checkouts % SWEEP_EVERY == 0 {
+        if pools.checkouts.is_multiple_of(SWEEP_EVERY) {
             pools.by_server.retain(|_, p| {
                 p.http1.retain(|i| !i.expired(now));
                 p.http2 = p.http2.take().filter(|s| !s.is_closed());
