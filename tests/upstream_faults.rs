@@ -171,3 +171,18 @@ async fn a_pooled_connection_the_server_closed_is_replaced_transparently() {
         "each request needed a fresh connection"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn back_to_back_requests_survive_a_server_closing_every_connection() {
+    // the close races the next request: either the pool sees it first and
+    // connects anew, or the request comes back unsent and goes on a new
+    // connection; with retries off, neither may cost the client a response
+    let (up, conns) = spawn_raw_upstream(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok").await;
+    let lb = spawn_lb(&one_pool(&up.to_string(), "    retries: { attempts: 0 }\n"), &[]).await;
+    let c = client();
+    for i in 0..30 {
+        let r = send(&c, lb.addr, "GET", "/", &[]).await;
+        assert_eq!(r.status, 200, "request {i}: {}", r.body);
+    }
+    assert!(conns.load(Ordering::SeqCst) >= 30, "one connection per request");
+}

@@ -2,11 +2,14 @@
 //! SPEC §3 allows it: a failure before the request was sent (connect refused
 //! or timed out; the client itself resends on a stale pooled connection) for
 //! any method, and a failure before any response byte for idempotent methods
-//! only. A request whose body was already read is never sent again, so a POST
-//! reaches an upstream at most once.
+//! only. The request to retry is the one the client hands back: unsent, with
+//! its body unread, or its copy of an idempotent request without a body. A
+//! request whose body was read is never sent again, so a POST reaches an
+//! upstream at most once; the request path never copies headers itself.
 
+use super::client::Failure;
 use super::done::Info;
-use super::replay::{ReplayBody, Slot};
+use super::send_body::SendBody;
 use super::{error, outlier, ProxyError};
 use crate::metrics::Metrics;
 use crate::state::Snapshot;
@@ -29,9 +32,9 @@ pub struct Routed<'a> {
     pub parts: Parts,
     /// The path and query to send (after `strip_prefix`).
     pub path_and_query: PathAndQuery,
-    pub body: ReplayBody,
-    /// Present when a retry may resend the body.
-    pub slot: Option<Slot>,
+    pub body: SendBody,
+    /// Whether another server may be tried (not for upgrades).
+    pub retry: bool,
     /// Set when the downstream body broke its framing.
     pub body_failed: Arc<AtomicBool>,
     /// Counts the request against the first server picked.
@@ -54,80 +57,59 @@ pub async fn send(mut r: Routed<'_>, info: &mut Info) -> Result<(Response<Incomi
     let clients = &r.snap.clients[upstream_index];
     let client = &clients[crate::workers::index() % clients.len()];
     let mut server_index = info.server.expect("selected");
-    let mut body = Some(r.body);
+    let headers = std::mem::take(&mut r.parts.headers);
+    let first = build(&r.parts.method, upstream, server_index, &r.path_and_query, headers);
+    let mut request = Some(first.body(r.body).expect("valid parts"));
     let mut tried = Vec::new();
     loop {
         let server = &upstream.servers[server_index];
-        let last = r.slot.is_none() || tried.len() as u32 >= upstream.retries;
-        let headers = if last {
-            std::mem::take(&mut r.parts.headers)
-        } else {
-            r.parts.headers.clone()
+        let last = !r.retry || tried.len() as u32 >= upstream.retries;
+        let attempt = request.take().expect("one request per attempt");
+        let sent = client.request(attempt, upstream.response_timeout).await;
+        let mut e = match sent {
+            Ok(resp) => {
+                let failed = resp.status().is_server_error();
+                outlier::record(upstream, server_index, failed, r.metrics);
+                return Ok((resp, r.guard));
+            }
+            Err(e) => e,
         };
-        let request = build(&r.parts.method, upstream, server_index, &r.path_and_query, headers);
-        let request = request
-            .body(body.take().expect("one body per attempt"))
-            .expect("valid parts");
-        let sent = tokio::time::timeout(upstream.response_timeout, client.request(request)).await;
-        if let Ok(Err(e)) = &sent {
-            if r.body_failed.load(Ordering::SeqCst) {
-                r.metrics.requests_rejected.with_label_values(&["bad_request"]).inc();
-                return Err(ProxyError::BadRequest("invalid request body framing"));
-            }
-            if error::is_body_limit(e) {
-                r.metrics.requests_rejected.with_label_values(&["body_too_large"]).inc();
-                let limit = r.snap.config.limits.max_body_bytes;
-                return Err(ProxyError::BodyTooLarge { limit });
-            }
+        if r.body_failed.load(Ordering::SeqCst) {
+            r.metrics.requests_rejected.with_label_values(&["bad_request"]).inc();
+            return Err(ProxyError::BadRequest("invalid request body framing"));
         }
-        let failed = sent.as_ref().map_or(true, |s| {
-            s.as_ref().map_or(true, |resp| resp.status().is_server_error())
-        });
-        outlier::record(upstream, server_index, failed, r.metrics);
-        let (err, before_sent) = match sent {
-            Ok(Ok(resp)) => return Ok((resp, r.guard)),
-            Err(_) => {
-                let timeout = upstream.response_timeout;
-                (
-                    ProxyError::Timeout {
-                        upstream: upstream.name.clone(),
-                        server: server.id.clone(),
-                        timeout,
-                    },
-                    false,
-                )
-            }
-            Ok(Err(e)) if e.is_connect() => {
-                let cause = error::chain(&e);
-                (
-                    ProxyError::Connect {
-                        upstream: upstream.name.clone(),
-                        server: server.id.clone(),
-                        cause,
-                    },
-                    true,
-                )
-            }
-            Ok(Err(e)) => {
-                let cause = error::chain(&e);
-                (
-                    ProxyError::BadResponse {
-                        upstream: upstream.name.clone(),
-                        server: server.id.clone(),
-                        cause,
-                    },
-                    false,
-                )
-            }
+        if error::is_body_limit(&e) {
+            r.metrics.requests_rejected.with_label_values(&["body_too_large"]).inc();
+            let limit = r.snap.config.limits.max_body_bytes;
+            return Err(ProxyError::BodyTooLarge { limit });
+        }
+        outlier::record(upstream, server_index, true, r.metrics);
+        let (upstream_name, server_id) = (upstream.name.clone(), server.id.clone());
+        let err = match &e.kind {
+            Failure::Timeout => ProxyError::Timeout {
+                upstream: upstream_name,
+                server: server_id,
+                timeout: upstream.response_timeout,
+            },
+            Failure::Connect(_) => ProxyError::Connect {
+                upstream: upstream_name,
+                server: server_id,
+                cause: error::chain(&e),
+            },
+            Failure::Request(_) => ProxyError::BadResponse {
+                upstream: upstream_name,
+                server: server_id,
+                cause: error::chain(&e),
+            },
         };
-        if last || !(before_sent || idempotent(&r.parts.method)) {
+        if last || !(e.is_connect() || idempotent(&r.parts.method)) {
             return Err(err);
         }
-        let Some(again) = r.slot.as_ref().and_then(Slot::again) else {
+        let Some(mut again) = e.take_request() else {
             return Err(err);
         };
         tried.push(server_index);
-        let Some(next) = another(upstream, &r.parts, r.peer, &tried) else {
+        let Some(next) = another(upstream, again.headers(), &r.parts.uri, r.peer, &tried) else {
             return Err(err);
         };
         tracing::debug!(
@@ -139,7 +121,8 @@ pub async fn send(mut r: Routed<'_>, info: &mut Info) -> Result<(Response<Incomi
         server_index = next;
         info.server = Some(next);
         r.guard = InFlight::start(&upstream.servers[next].load);
-        body = Some(again);
+        *again.uri_mut() = target(upstream, next, &r.path_and_query);
+        request = Some(again);
     }
 }
 
@@ -151,17 +134,13 @@ fn build(
     pq: &PathAndQuery,
     headers: HeaderMap,
 ) -> http::request::Builder {
-    let mut uri = http::uri::Parts::default();
-    uri.scheme = Some(if upstream.tls { Scheme::HTTPS } else { Scheme::HTTP });
-    uri.authority = Some(upstream.servers[server].authority.clone());
-    uri.path_and_query = Some(pq.clone());
     let version = match upstream.protocol {
         crate::config::Protocol::Http1 => Version::HTTP_11,
         crate::config::Protocol::H2c | crate::config::Protocol::H2 => Version::HTTP_2,
     };
     let mut builder = Request::builder()
         .method(method.clone())
-        .uri(Uri::from_parts(uri).expect("scheme, authority and path make a URI"))
+        .uri(target(upstream, server, pq))
         .version(version);
     if let Some(h) = builder.headers_mut() {
         *h = headers;
@@ -169,14 +148,23 @@ fn build(
     builder
 }
 
+/// The absolute URI of `pq` on one server of the pool.
+fn target(upstream: &Upstream, server: usize, pq: &PathAndQuery) -> Uri {
+    let mut uri = http::uri::Parts::default();
+    uri.scheme = Some(if upstream.tls { Scheme::HTTPS } else { Scheme::HTTP });
+    uri.authority = Some(upstream.servers[server].authority.clone());
+    uri.path_and_query = Some(pq.clone());
+    Uri::from_parts(uri).expect("scheme, authority and path make a URI")
+}
+
 /// The server the pool's algorithm picks for this request once the servers
 /// already tried are set aside; None when no other server is eligible.
-fn another(upstream: &Upstream, parts: &Parts, peer: SocketAddr, tried: &[usize]) -> Option<usize> {
+fn another(upstream: &Upstream, headers: &HeaderMap, uri: &Uri, peer: SocketAddr, tried: &[usize]) -> Option<usize> {
     let input = KeyInput {
-        headers: &parts.headers,
-        path: parts.uri.path(),
-        query: parts.uri.query(),
-        host: route::request_host(&parts.headers, &parts.uri),
+        headers,
+        path: uri.path(),
+        query: uri.query(),
+        host: route::request_host(headers, uri),
         client_ip: peer.ip(),
     };
     let view = Untried {

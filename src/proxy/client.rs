@@ -8,14 +8,20 @@
 //! HTTP/1 connections (a request takes one that is ready; a busy one stays
 //! listed and becomes ready again when its response has been read) and at
 //! most one shared HTTP/2 connection. Only the thread that owns the client
-//! uses it, so its lock is never contended. A request sent on a pooled
-//! connection that turns out to be closed comes back unsent and goes once
-//! more on a new connection.
+//! uses it, so its lock is never contended.
+//!
+//! A pooled connection the server has just closed (its keep-alive timeout
+//! racing the next request) is the classic source of stray 502s. A request
+//! that comes back unsent goes again at once; an idempotent request without
+//! a body (copied before sending) is sent again after a failure on a reused
+//! connection, up to [`RESENDS`] times, on the next pooled or a new
+//! connection. Whatever fails is handed back to the caller when it can
+//! still be sent elsewhere: unsent, or as that copy.
 
-use super::replay::ReplayBody;
+use super::send_body::SendBody;
 use crate::config::{Protocol, UpstreamConfig};
-use http::{header, HeaderValue, Request, Response, Uri, Version};
-use hyper::body::Incoming;
+use http::{header, HeaderValue, Method, Request, Response, Uri, Version};
+use hyper::body::{Body, Incoming};
 use hyper::client::conn::{http1, http2};
 use hyper_rustls::{FixedServerNameResolver, HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::connect::{Connection, HttpConnector};
@@ -33,21 +39,102 @@ pub const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
 /// expired connections (a server's own list is swept on each of its checkouts).
 const SWEEP_EVERY: u32 = 1024;
 
+/// Resends after failures on reused connections, per request.
+pub const RESENDS: usize = 3;
+
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// Why a request got no response.
-#[derive(Debug, thiserror::Error)]
-pub enum SendError {
-    #[error("connect error")]
-    Connect(#[source] BoxError),
-    #[error("request failed")]
-    Request(#[source] hyper::Error),
+/// Why a request got no response, with the request when it can be sent
+/// again (see the module header).
+#[derive(Debug)]
+pub struct SendError {
+    pub kind: Failure,
+    request: Option<Box<Request<SendBody>>>,
+}
+
+/// What failed.
+#[derive(Debug)]
+pub enum Failure {
+    /// No connection: the request never left fulcrum.
+    Connect(BoxError),
+    /// The connection failed before a response head arrived.
+    Request(hyper::Error),
+    /// No response head within the response timeout.
+    Timeout,
 }
 
 impl SendError {
     /// True when the request never left fulcrum (no connection was made).
     pub fn is_connect(&self) -> bool {
-        matches!(self, SendError::Connect(_))
+        matches!(self.kind, Failure::Connect(_))
+    }
+
+    /// The request, to send elsewhere: unsent, or a copy of an idempotent
+    /// request without a body.
+    pub fn take_request(&mut self) -> Option<Request<SendBody>> {
+        self.request.take().map(|r| *r)
+    }
+}
+
+impl std::fmt::Display for SendError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self.kind {
+            Failure::Connect(_) => "connect error",
+            Failure::Request(_) => "request failed",
+            Failure::Timeout => "no response in time",
+        })
+    }
+}
+
+impl std::error::Error for SendError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match &self.kind {
+            Failure::Connect(e) => Some(e.as_ref()),
+            Failure::Request(e) => Some(e),
+            Failure::Timeout => None,
+        }
+    }
+}
+
+fn failed(kind: Failure, request: Option<Request<SendBody>>) -> SendError {
+    SendError {
+        kind,
+        request: request.map(Box::new),
+    }
+}
+
+/// Method, URI, version and headers of an idempotent request without a
+/// body, kept to send it again.
+struct Resend(Request<()>);
+
+impl Resend {
+    fn of(req: &Request<SendBody>) -> Option<Self> {
+        let resendable = matches!(
+            *req.method(),
+            Method::GET | Method::HEAD | Method::OPTIONS | Method::PUT | Method::DELETE
+        ) && req.body().is_end_stream();
+        resendable.then(|| {
+            let mut copy = Request::new(());
+            *copy.method_mut() = req.method().clone();
+            *copy.uri_mut() = req.uri().clone();
+            *copy.version_mut() = req.version();
+            *copy.headers_mut() = req.headers().clone();
+            Resend(copy)
+        })
+    }
+
+    fn request(&self) -> Request<SendBody> {
+        let mut req = Request::new(SendBody::empty());
+        *req.method_mut() = self.0.method().clone();
+        *req.uri_mut() = self.0.uri().clone();
+        *req.version_mut() = self.0.version();
+        *req.headers_mut() = self.0.headers().clone();
+        req
+    }
+
+    fn into_request(self) -> Request<SendBody> {
+        let (parts, ()) = self.0.into_parts();
+        Request::from_parts(parts, SendBody::empty())
     }
 }
 
@@ -75,11 +162,11 @@ struct Pools {
 #[derive(Default)]
 struct Pool {
     http1: Vec<Idle>,
-    http2: Option<http2::SendRequest<ReplayBody>>,
+    http2: Option<http2::SendRequest<SendBody>>,
 }
 
 struct Idle {
-    sender: http1::SendRequest<ReplayBody>,
+    sender: http1::SendRequest<SendBody>,
     /// When its last request was sent.
     used: Instant,
 }
@@ -91,8 +178,8 @@ impl Idle {
 }
 
 enum Conn {
-    Http1(http1::SendRequest<ReplayBody>),
-    Http2(http2::SendRequest<ReplayBody>),
+    Http1(http1::SendRequest<SendBody>),
+    Http2(http2::SendRequest<SendBody>),
 }
 
 /// Builds the client; `timeouts.connect` bounds each TCP connect. Fails
@@ -132,39 +219,62 @@ pub fn build(cfg: &UpstreamConfig) -> Result<UpstreamClient, String> {
 
 impl UpstreamClient {
     /// Sends `req` (absolute URI: scheme and the server's authority) on a
-    /// pooled connection to its server, or a new one.
-    pub async fn request(&self, mut req: Request<ReplayBody>) -> Result<Response<Incoming>, SendError> {
+    /// pooled connection to its server, or a new one, and waits up to
+    /// `timeout` for the response head.
+    pub async fn request(&self, req: Request<SendBody>, timeout: Duration) -> Result<Response<Incoming>, SendError> {
+        let copy = Resend::of(&req);
+        match tokio::time::timeout(timeout, self.send(req, copy.as_ref())).await {
+            Ok(Ok(resp)) => Ok(resp),
+            Ok(Err(mut e)) => {
+                if e.request.is_none() {
+                    e.request = copy.map(|c| Box::new(c.into_request()));
+                }
+                Err(e)
+            }
+            Err(_) => Err(failed(Failure::Timeout, copy.map(Resend::into_request))),
+        }
+    }
+
+    async fn send(&self, mut req: Request<SendBody>, copy: Option<&Resend>) -> Result<Response<Incoming>, SendError> {
         let uri = req.uri().clone();
         let key = uri.authority().map_or("", |a| a.as_str());
-        let mut pooled = true;
+        let mut resends = 0;
         loop {
-            let conn = match self.checkout(key) {
-                Some(conn) => conn,
-                None => {
-                    pooled = false;
-                    self.connect(key, &uri).await?
-                }
+            let (conn, reused) = match self.checkout(key) {
+                Some(conn) => (conn, true),
+                None => match self.connect(key, &uri).await {
+                    Ok(conn) => (conn, false),
+                    Err(e) => return Err(failed(Failure::Connect(e), Some(req))),
+                },
             };
             match conn {
                 Conn::Http2(mut sender) => {
                     *req.version_mut() = Version::HTTP_2;
-                    return sender.send_request(req).await.map_err(SendError::Request);
+                    return sender
+                        .send_request(req)
+                        .await
+                        .map_err(|e| failed(Failure::Request(e), None));
                 }
                 Conn::Http1(mut sender) => {
                     origin_form(&mut req);
                     let sent = sender.try_send_request(req);
                     // listed again at once: busy until its response is read
                     self.put_back(key, sender);
-                    match sent.await {
+                    let mut e = match sent.await {
                         Ok(resp) => return Ok(resp),
-                        Err(mut e) => match e.take_message() {
-                            // a stale pooled connection: once more on a new one
-                            Some(back) if pooled => {
-                                req = back;
-                                *req.uri_mut() = uri.clone();
-                            }
-                            _ => return Err(SendError::Request(e.into_error())),
-                        },
+                        Err(e) => e,
+                    };
+                    let unsent = e.take_message().map(|mut back| {
+                        *back.uri_mut() = uri.clone();
+                        back
+                    });
+                    let again = unsent.or_else(|| copy.filter(|_| reused).map(Resend::request));
+                    match again {
+                        Some(again) if reused && resends < RESENDS => {
+                            resends += 1;
+                            req = again;
+                        }
+                        again => return Err(failed(Failure::Request(e.into_error()), again)),
                     }
                 }
             }
@@ -196,7 +306,7 @@ impl UpstreamClient {
         Some(Conn::Http1(pool.http1.swap_remove(i).sender))
     }
 
-    fn put_back(&self, key: &str, sender: http1::SendRequest<ReplayBody>) {
+    fn put_back(&self, key: &str, sender: http1::SendRequest<SendBody>) {
         let mut pools = self.inner.pools.lock().unwrap_or_else(|e| e.into_inner());
         let idle = Idle {
             sender,
@@ -216,20 +326,13 @@ impl UpstreamClient {
 
     /// A new connection (TCP, TLS when the URI is https), HTTP/2 when the
     /// pool's protocol or ALPN says so; its task runs on this thread.
-    async fn connect(&self, key: &str, uri: &Uri) -> Result<Conn, SendError> {
-        let io = self
-            .inner
-            .connector
-            .clone()
-            .oneshot(uri.clone())
-            .await
-            .map_err(SendError::Connect)?;
+    async fn connect(&self, key: &str, uri: &Uri) -> Result<Conn, BoxError> {
+        let io = self.inner.connector.clone().oneshot(uri.clone()).await?;
         if self.inner.http2_only || io.connected().is_negotiated_h2() {
             let (sender, conn) = http2::Builder::new(TokioExecutor::new())
                 .timer(TokioTimer::new())
                 .handshake(io)
-                .await
-                .map_err(|e| SendError::Connect(e.into()))?;
+                .await?;
             tokio::spawn(async move {
                 if let Err(e) = conn.await {
                     tracing::debug!("upstream HTTP/2 connection: {e}");
@@ -239,7 +342,7 @@ impl UpstreamClient {
             pools.by_server.entry(key.into()).or_default().http2 = Some(sender.clone());
             return Ok(Conn::Http2(sender));
         }
-        let (sender, conn) = http1::handshake(io).await.map_err(|e| SendError::Connect(e.into()))?;
+        let (sender, conn) = http1::handshake(io).await?;
         tokio::spawn(async move {
             if let Err(e) = conn.with_upgrades().await {
                 tracing::debug!("upstream connection: {e}");
@@ -250,7 +353,7 @@ impl UpstreamClient {
 }
 
 /// HTTP/1 sends the path only; the Host header carries the authority.
-fn origin_form(req: &mut Request<ReplayBody>) {
+fn origin_form(req: &mut Request<SendBody>) {
     let uri = std::mem::take(req.uri_mut());
     if !req.headers().contains_key(header::HOST) {
         if let Some(a) = uri.authority() {

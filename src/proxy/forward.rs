@@ -4,7 +4,7 @@
 use super::attempt::{self, Routed};
 use super::body::ProxyBody;
 use super::done::Info;
-use super::replay::ReplayBody;
+use super::send_body::SendBody;
 use super::{framing, headers, upgrade, ProxyError};
 use crate::config::Protocol;
 use crate::metrics::Metrics;
@@ -128,7 +128,7 @@ pub async fn forward(
     let (body, body_failed) = framing::Watched::new(body);
     let body = http_body_util::Limited::new(body, usize::try_from(limit).unwrap_or(usize::MAX));
     let retry = upstream.retries > 0 && upstream.servers.len() > 1 && upgrade.is_none();
-    let (body, slot) = ReplayBody::first(body, retry);
+    let body = SendBody::new(body);
     let routed = Routed {
         snap,
         metrics,
@@ -136,7 +136,7 @@ pub async fn forward(
         parts,
         path_and_query,
         body,
-        slot,
+        retry,
         body_failed,
         guard,
     };

@@ -10,7 +10,7 @@ mod forward;
 mod framing;
 mod headers;
 mod outlier;
-mod replay;
+mod send_body;
 mod upgrade;
 
 pub use body::ProxyBody;

@@ -96,6 +96,9 @@ pub async fn apply(shared: &Arc<Shared>, config: Config) -> Result<u64, ReloadEr
         }
     }
     let old = shared.state.load_full();
+    if config.workers != old.declared.workers {
+        tracing::warn!("workers changes take effect on restart; the worker threads stay as they are");
+    }
     if config.admin != old.config.admin {
         tracing::warn!("admin.address changes take effect on restart; the admin listener stays where it is");
     }
