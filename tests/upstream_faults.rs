@@ -153,11 +153,17 @@ async fn an_upstream_that_never_accepts_is_502_after_the_connect_timeout() {
     drop(listener);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_pooled_connection_the_server_closed_is_replaced_transparently() {
-    // answers one request per connection as keep-alive, then closes it while idle
+/// fulcrum, retries off, in front of an upstream that answers one request
+/// per connection as keep-alive and then closes it; counts its connections.
+async fn behind_a_closing_upstream() -> (Lb, Arc<AtomicUsize>) {
     let (up, conns) = spawn_raw_upstream(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok").await;
     let lb = spawn_lb(&one_pool(&up.to_string(), "    retries: { attempts: 0 }\n"), &[]).await;
+    (lb, conns)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pooled_connection_the_server_closed_is_replaced_transparently() {
+    let (lb, conns) = behind_a_closing_upstream().await;
     let c = client();
     for _ in 0..5 {
         let r = send(&c, lb.addr, "GET", "/", &[]).await;
@@ -177,8 +183,7 @@ async fn back_to_back_requests_survive_a_server_closing_every_connection() {
     // the close races the next request: either the pool sees it first and
     // connects anew, or the request comes back unsent and goes on a new
     // connection; with retries off, neither may cost the client a response
-    let (up, conns) = spawn_raw_upstream(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok").await;
-    let lb = spawn_lb(&one_pool(&up.to_string(), "    retries: { attempts: 0 }\n"), &[]).await;
+    let (lb, conns) = behind_a_closing_upstream().await;
     let c = client();
     for i in 0..30 {
         let r = send(&c, lb.addr, "GET", "/", &[]).await;

@@ -242,7 +242,9 @@ impl UpstreamClient {
         loop {
             let (conn, reused) = match self.checkout(key) {
                 Some(conn) => (conn, true),
-                None => match self.connect(key, &uri).await {
+                // boxed: the connect and handshake state (several KB with
+                // TLS) would otherwise sit in every request's future
+                None => match Box::pin(self.connect(key, &uri)).await {
                     Ok(conn) => (conn, false),
                     Err(e) => return Err(failed(Failure::Connect(e), Some(req))),
                 },
