@@ -7,7 +7,7 @@
 //! request whose body was read is never sent again, so a POST reaches an
 //! upstream at most once; the request path never copies headers itself.
 
-use super::client::Failure;
+use super::client::{Failure, Lease};
 use super::done::Info;
 use super::send_body::SendBody;
 use super::{error, outlier, ProxyError};
@@ -51,7 +51,7 @@ fn idempotent(method: &Method) -> bool {
 
 /// Sends the request, retrying on other servers as allowed; `info.server`
 /// ends as the server that answered (or failed last).
-pub async fn send(mut r: Routed<'_>, info: &mut Info) -> Result<(Response<Incoming>, InFlight), ProxyError> {
+pub async fn send(mut r: Routed<'_>, info: &mut Info) -> Result<(Response<Incoming>, InFlight, Lease), ProxyError> {
     let upstream_index = info.upstream.expect("routed");
     let upstream = &r.snap.upstreams[upstream_index];
     let clients = &r.snap.clients[upstream_index];
@@ -67,10 +67,10 @@ pub async fn send(mut r: Routed<'_>, info: &mut Info) -> Result<(Response<Incomi
         let attempt = request.take().expect("one request per attempt");
         let sent = client.request(attempt, upstream.response_timeout).await;
         let mut e = match sent {
-            Ok(resp) => {
+            Ok((resp, lease)) => {
                 let failed = resp.status().is_server_error();
                 outlier::record(upstream, server_index, failed, r.metrics);
-                return Ok((resp, r.guard));
+                return Ok((resp, r.guard, lease));
             }
             Err(e) => e,
         };

@@ -1,8 +1,10 @@
 //! The response body fulcrum sends downstream: an upstream's body streamed
 //! through untouched, or a short body fulcrum wrote itself. It carries the
-//! request's in-flight guard and its completion record, both released when
-//! the body ends (or is dropped because the client went away).
+//! request's in-flight guard, the lease of its upstream connection and its
+//! completion record, all released when the body ends (or is dropped because
+//! the client went away).
 
+use super::client::Lease;
 use super::done::Done;
 use crate::upstream::InFlight;
 use bytes::Bytes;
@@ -24,15 +26,19 @@ enum Inner {
 pub struct ProxyBody {
     inner: Inner,
     guard: Option<InFlight>,
+    /// Back to the pool when the upstream body has been read.
+    lease: Option<Lease>,
     done: Option<Done>,
 }
 
 impl ProxyBody {
-    /// An upstream body; `guard` keeps the request counted in flight until it ends.
-    pub fn upstream(body: Incoming, guard: InFlight) -> Self {
+    /// An upstream body; `guard` keeps the request counted in flight and
+    /// `lease` holds its connection until it ends.
+    pub fn upstream(body: Incoming, guard: InFlight, lease: Lease) -> Self {
         Self {
             inner: Inner::Upstream(body),
             guard: Some(guard),
+            lease: Some(lease),
             done: None,
         }
     }
@@ -41,6 +47,7 @@ impl ProxyBody {
         Self {
             inner: Inner::Full(Some(text.into())),
             guard: None,
+            lease: None,
             done: None,
         }
     }
@@ -52,6 +59,7 @@ impl ProxyBody {
     }
 
     fn finish(&mut self) {
+        self.lease.take();
         self.guard.take();
         self.done.take();
     }

@@ -5,9 +5,9 @@
 //! plaintext fallback.
 //!
 //! The pool is fulcrum's own, over hyper's connection API: per server, the
-//! HTTP/1 connections (a request takes one that is ready; a busy one stays
-//! listed and becomes ready again when its response has been read) and at
-//! most one shared HTTP/2 connection. Only the thread that owns the client
+//! idle HTTP/1 connections (a request takes one, and its [`Lease`] puts it
+//! back when the response body has been read or abandoned, so busy
+//! connections are never scanned) and at most one shared HTTP/2 connection. Only the thread that owns the client
 //! uses it, so its lock is never contended.
 //!
 //! A pooled connection the server has just closed (its keep-alive timeout
@@ -154,20 +154,55 @@ struct Inner {
 
 #[derive(Default)]
 struct Pools {
-    by_server: HashMap<Box<str>, Pool>,
+    by_server: HashMap<Arc<str>, Pool>,
     checkouts: u32,
 }
 
 /// One server's connections.
-#[derive(Default)]
 struct Pool {
+    /// Its key, shared with the leases that bring connections back.
+    name: Arc<str>,
     http1: Vec<Idle>,
     http2: Option<http2::SendRequest<SendBody>>,
 }
 
+impl Pool {
+    fn new(name: Arc<str>) -> Self {
+        Self {
+            name,
+            http1: Vec::new(),
+            http2: None,
+        }
+    }
+}
+
+/// An HTTP/1 connection lent to one request: back in its pool when dropped,
+/// which the response body does when it ends or is abandoned.
+pub struct Lease(Option<(Arc<Inner>, Arc<str>, http1::SendRequest<SendBody>)>);
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        if let Some((inner, name, sender)) = self.0.take() {
+            if !sender.is_closed() {
+                inner.put_back(&name, sender);
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for Lease {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "Lease(http1)"
+        } else {
+            "Lease(none)"
+        })
+    }
+}
+
 struct Idle {
     sender: http1::SendRequest<SendBody>,
-    /// When its last request was sent.
+    /// When it was last returned.
     used: Instant,
 }
 
@@ -180,6 +215,24 @@ impl Idle {
 enum Conn {
     Http1(http1::SendRequest<SendBody>),
     Http2(http2::SendRequest<SendBody>),
+}
+
+impl Inner {
+    fn put_back(&self, name: &Arc<str>, sender: http1::SendRequest<SendBody>) {
+        let mut pools = self.pools.lock().unwrap_or_else(|e| e.into_inner());
+        let idle = Idle {
+            sender,
+            used: Instant::now(),
+        };
+        match pools.by_server.get_mut(&**name) {
+            Some(pool) => pool.http1.push(idle),
+            None => {
+                let mut pool = Pool::new(name.clone());
+                pool.http1.push(idle);
+                pools.by_server.insert(name.clone(), pool);
+            }
+        }
+    }
 }
 
 /// Builds the client; `timeouts.connect` bounds each TCP connect. Fails
@@ -221,7 +274,12 @@ impl UpstreamClient {
     /// Sends `req` (absolute URI: scheme and the server's authority) on a
     /// pooled connection to its server, or a new one, and waits up to
     /// `timeout` for the response head.
-    pub async fn request(&self, req: Request<SendBody>, timeout: Duration) -> Result<Response<Incoming>, SendError> {
+    /// The lease returns an HTTP/1 connection to the pool when dropped.
+    pub async fn request(
+        &self,
+        req: Request<SendBody>,
+        timeout: Duration,
+    ) -> Result<(Response<Incoming>, Lease), SendError> {
         let copy = Resend::of(&req);
         match tokio::time::timeout(timeout, self.send(req, copy.as_ref())).await {
             Ok(Ok(resp)) => Ok(resp),
@@ -235,12 +293,17 @@ impl UpstreamClient {
         }
     }
 
-    async fn send(&self, mut req: Request<SendBody>, copy: Option<&Resend>) -> Result<Response<Incoming>, SendError> {
+    async fn send(
+        &self,
+        mut req: Request<SendBody>,
+        copy: Option<&Resend>,
+    ) -> Result<(Response<Incoming>, Lease), SendError> {
         let uri = req.uri().clone();
         let key = uri.authority().map_or("", |a| a.as_str());
         let mut resends = 0;
         loop {
-            let (conn, reused) = match self.checkout(key) {
+            let (name, pooled) = self.checkout(key);
+            let (conn, reused) = match pooled {
                 Some(conn) => (conn, true),
                 // boxed: the connect and handshake state (several KB with
                 // TLS) would otherwise sit in every request's future
@@ -252,18 +315,16 @@ impl UpstreamClient {
             match conn {
                 Conn::Http2(mut sender) => {
                     *req.version_mut() = Version::HTTP_2;
-                    return sender
-                        .send_request(req)
-                        .await
-                        .map_err(|e| failed(Failure::Request(e), None));
+                    return match sender.send_request(req).await {
+                        Ok(resp) => Ok((resp, Lease(None))),
+                        Err(e) => Err(failed(Failure::Request(e), None)),
+                    };
                 }
                 Conn::Http1(mut sender) => {
                     origin_form(&mut req);
-                    let sent = sender.try_send_request(req);
-                    // listed again at once: busy until its response is read
-                    self.put_back(key, sender);
-                    let mut e = match sent.await {
-                        Ok(resp) => return Ok(resp),
+                    let mut e = match sender.try_send_request(req).await {
+                        Ok(resp) => return Ok((resp, Lease(Some((self.inner.clone(), name, sender))))),
+                        // a failed connection is not pooled again
                         Err(e) => e,
                     };
                     let unsent = e.take_message().map(|mut back| {
@@ -283,8 +344,10 @@ impl UpstreamClient {
         }
     }
 
-    /// A ready connection to `key`, dropping the closed and expired ones.
-    fn checkout(&self, key: &str) -> Option<Conn> {
+    /// The pool's shared name for `key`, and an idle connection to it that
+    /// is ready, if any (closed and expired ones at the top are dropped; the
+    /// sweep catches the rest).
+    fn checkout(&self, key: &str) -> (Arc<str>, Option<Conn>) {
         let now = Instant::now();
         let mut pools = self.inner.pools.lock().unwrap_or_else(|e| e.into_inner());
         pools.checkouts = pools.checkouts.wrapping_add(1);
@@ -295,35 +358,23 @@ impl UpstreamClient {
                 !p.http1.is_empty() || p.http2.is_some()
             });
         }
-        let pool = pools.by_server.get_mut(key)?;
+        let Some(pool) = pools.by_server.get_mut(key) else {
+            return (Arc::from(key), None);
+        };
+        let name = pool.name.clone();
         if let Some(h2) = &pool.http2 {
             if !h2.is_closed() {
-                return Some(Conn::Http2(h2.clone()));
+                return (name, Some(Conn::Http2(h2.clone())));
             }
             pool.http2 = None;
         }
-        pool.http1.retain(|i| !i.expired(now));
-        // the most recently used ready connection: its socket is warmest
-        let i = pool.http1.iter().rposition(|i| i.sender.is_ready())?;
-        Some(Conn::Http1(pool.http1.swap_remove(i).sender))
-    }
-
-    fn put_back(&self, key: &str, sender: http1::SendRequest<SendBody>) {
-        let mut pools = self.inner.pools.lock().unwrap_or_else(|e| e.into_inner());
-        let idle = Idle {
-            sender,
-            used: Instant::now(),
-        };
-        match pools.by_server.get_mut(key) {
-            Some(pool) => pool.http1.push(idle),
-            None => {
-                let pool = Pool {
-                    http1: vec![idle],
-                    http2: None,
-                };
-                pools.by_server.insert(key.into(), pool);
-            }
+        while pool.http1.last().is_some_and(|i| i.expired(now)) {
+            pool.http1.pop();
         }
+        // the most recently returned first: its socket is warmest; one whose
+        // response has only just ended may not be ready yet
+        let ready = pool.http1.iter().rposition(|i| i.sender.is_ready());
+        (name, ready.map(|i| Conn::Http1(pool.http1.swap_remove(i).sender)))
     }
 
     /// A new connection (TCP, TLS when the URI is https), HTTP/2 when the
@@ -341,7 +392,9 @@ impl UpstreamClient {
                 }
             });
             let mut pools = self.inner.pools.lock().unwrap_or_else(|e| e.into_inner());
-            pools.by_server.entry(key.into()).or_default().http2 = Some(sender.clone());
+            let name: Arc<str> = Arc::from(key);
+            let pool = pools.by_server.entry(name.clone()).or_insert_with(|| Pool::new(name));
+            pool.http2 = Some(sender.clone());
             return Ok(Conn::Http2(sender));
         }
         let (sender, conn) = http1::handshake(io).await?;

@@ -140,7 +140,7 @@ pub async fn forward(
         body_failed,
         guard,
     };
-    let (resp, guard) = attempt::send(routed, info).await?;
+    let (resp, guard, lease) = attempt::send(routed, info).await?;
     guard.response_head();
     let mut resp = resp;
     if resp.status() == http::StatusCode::SWITCHING_PROTOCOLS {
@@ -159,9 +159,9 @@ pub async fn forward(
             format!("upstream {name} server {id}"),
         );
         let (parts, body) = resp.into_parts();
-        return Ok(Response::from_parts(parts, ProxyBody::upstream(body, guard)));
+        return Ok(Response::from_parts(parts, ProxyBody::upstream(body, guard, lease)));
     }
     let (mut parts, body) = resp.into_parts();
     headers::remove_hop_by_hop(&mut parts.headers);
-    Ok(Response::from_parts(parts, ProxyBody::upstream(body, guard)))
+    Ok(Response::from_parts(parts, ProxyBody::upstream(body, guard, lease)))
 }
