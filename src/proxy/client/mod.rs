@@ -20,8 +20,8 @@
 
 use super::send_body::SendBody;
 use crate::config::{Protocol, UpstreamConfig};
-use http::{header, HeaderValue, Method, Request, Response, Uri, Version};
-use hyper::body::{Body, Incoming};
+use http::{header, HeaderValue, Request, Response, Uri, Version};
+use hyper::body::Incoming;
 use hyper::client::conn::{http1, http2};
 use hyper_rustls::{FixedServerNameResolver, HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::connect::{Connection, HttpConnector};
@@ -42,101 +42,10 @@ const SWEEP_EVERY: u32 = 1024;
 /// Resends after failures on reused connections, per request.
 pub const RESENDS: usize = 3;
 
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
+mod failure;
 
-/// Why a request got no response, with the request when it can be sent
-/// again (see the module header).
-#[derive(Debug)]
-pub struct SendError {
-    pub kind: Failure,
-    request: Option<Box<Request<SendBody>>>,
-}
-
-/// What failed.
-#[derive(Debug)]
-pub enum Failure {
-    /// No connection: the request never left fulcrum.
-    Connect(BoxError),
-    /// The connection failed before a response head arrived.
-    Request(hyper::Error),
-    /// No response head within the response timeout.
-    Timeout,
-}
-
-impl SendError {
-    /// True when the request never left fulcrum (no connection was made).
-    pub fn is_connect(&self) -> bool {
-        matches!(self.kind, Failure::Connect(_))
-    }
-
-    /// The request, to send elsewhere: unsent, or a copy of an idempotent
-    /// request without a body.
-    pub fn take_request(&mut self) -> Option<Request<SendBody>> {
-        self.request.take().map(|r| *r)
-    }
-}
-
-impl std::fmt::Display for SendError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self.kind {
-            Failure::Connect(_) => "connect error",
-            Failure::Request(_) => "request failed",
-            Failure::Timeout => "no response in time",
-        })
-    }
-}
-
-impl std::error::Error for SendError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match &self.kind {
-            Failure::Connect(e) => Some(e.as_ref()),
-            Failure::Request(e) => Some(e),
-            Failure::Timeout => None,
-        }
-    }
-}
-
-fn failed(kind: Failure, request: Option<Request<SendBody>>) -> SendError {
-    SendError {
-        kind,
-        request: request.map(Box::new),
-    }
-}
-
-/// Method, URI, version and headers of an idempotent request without a
-/// body, kept to send it again.
-struct Resend(Request<()>);
-
-impl Resend {
-    fn of(req: &Request<SendBody>) -> Option<Self> {
-        let resendable = matches!(
-            *req.method(),
-            Method::GET | Method::HEAD | Method::OPTIONS | Method::PUT | Method::DELETE
-        ) && req.body().is_end_stream();
-        resendable.then(|| {
-            let mut copy = Request::new(());
-            *copy.method_mut() = req.method().clone();
-            *copy.uri_mut() = req.uri().clone();
-            *copy.version_mut() = req.version();
-            *copy.headers_mut() = req.headers().clone();
-            Resend(copy)
-        })
-    }
-
-    fn request(&self) -> Request<SendBody> {
-        let mut req = Request::new(SendBody::empty());
-        *req.method_mut() = self.0.method().clone();
-        *req.uri_mut() = self.0.uri().clone();
-        *req.version_mut() = self.0.version();
-        *req.headers_mut() = self.0.headers().clone();
-        req
-    }
-
-    fn into_request(self) -> Request<SendBody> {
-        let (parts, ()) = self.0.into_parts();
-        Request::from_parts(parts, SendBody::empty())
-    }
-}
+use failure::{failed, BoxError, Resend};
+pub use failure::{Failure, SendError};
 
 /// A cheap handle to one upstream's pools; request bodies are capped at
 /// `limits.max_body_bytes` as they stream.
