@@ -7,7 +7,7 @@
 //! request whose body was read is never sent again, so a POST reaches an
 //! upstream at most once; the request path never copies headers itself.
 
-use super::client::{Failure, Lease};
+use super::client::{idempotent, Failure, Lease};
 use super::done::Info;
 use super::send_body::SendBody;
 use super::{error, outlier, ProxyError};
@@ -41,14 +41,6 @@ pub struct Routed<'a> {
     pub guard: InFlight,
 }
 
-/// Whether a retry may follow a failure after the request was sent.
-fn idempotent(method: &Method) -> bool {
-    matches!(
-        *method,
-        Method::GET | Method::HEAD | Method::OPTIONS | Method::PUT | Method::DELETE
-    )
-}
-
 /// Sends the request, retrying on other servers as allowed; `info.server`
 /// ends as the server that answered (or failed last).
 pub async fn send(mut r: Routed<'_>, info: &mut Info) -> Result<(Response<Incoming>, InFlight, Lease), ProxyError> {
@@ -59,12 +51,11 @@ pub async fn send(mut r: Routed<'_>, info: &mut Info) -> Result<(Response<Incomi
     let mut server_index = info.server.expect("selected");
     let headers = std::mem::take(&mut r.parts.headers);
     let first = build(&r.parts.method, upstream, server_index, &r.path_and_query, headers);
-    let mut request = Some(first.body(r.body).expect("valid parts"));
+    let mut attempt = first.body(r.body).expect("valid parts");
     let mut tried = Vec::new();
     loop {
         let server = &upstream.servers[server_index];
         let last = !r.retry || tried.len() as u32 >= upstream.retries;
-        let attempt = request.take().expect("one request per attempt");
         let sent = client.request(attempt, upstream.response_timeout).await;
         let mut e = match sent {
             Ok((resp, lease)) => {
@@ -122,7 +113,7 @@ pub async fn send(mut r: Routed<'_>, info: &mut Info) -> Result<(Response<Incomi
         info.server = Some(next);
         r.guard = InFlight::start(&upstream.servers[next].load);
         *again.uri_mut() = target(upstream, next, &r.path_and_query);
-        request = Some(again);
+        attempt = again;
     }
 }
 

@@ -67,16 +67,23 @@ pub fn failed(kind: Failure, request: Option<Request<SendBody>>) -> SendError {
     }
 }
 
+/// Whether a request may be sent again after a failure once it was sent
+/// (RFC 9110 §9.2.2): both the client's resend and the retry on another
+/// server ask this.
+pub fn idempotent(method: &Method) -> bool {
+    matches!(
+        *method,
+        Method::GET | Method::HEAD | Method::OPTIONS | Method::PUT | Method::DELETE
+    )
+}
+
 /// Method, URI, version and headers of an idempotent request without a
 /// body, kept to send it again.
 pub struct Resend(Request<()>);
 
 impl Resend {
     pub fn of(req: &Request<SendBody>) -> Option<Self> {
-        let resendable = matches!(
-            *req.method(),
-            Method::GET | Method::HEAD | Method::OPTIONS | Method::PUT | Method::DELETE
-        ) && req.body().is_end_stream();
+        let resendable = idempotent(req.method()) && req.body().is_end_stream();
         resendable.then(|| {
             let mut copy = Request::new(());
             *copy.method_mut() = req.method().clone();

@@ -45,7 +45,7 @@ pub const RESENDS: usize = 3;
 mod failure;
 
 use failure::{failed, BoxError, Resend};
-pub use failure::{Failure, SendError};
+pub use failure::{idempotent, Failure, SendError};
 
 /// A cheap handle to one upstream's pools; request bodies are capped at
 /// `limits.max_body_bytes` as they stream.
