@@ -1,7 +1,45 @@
 //! `fulcrum check`: a one-screen summary of a valid config.
 
-use crate::config::{Balance, Config, HostMatch};
+use crate::config::{Action, Balance, Config, HostMatch, RedirectPath};
 use std::fmt::Write;
+
+/// A route's action in words: `web`, `backends api-v1 90%, api-v2 10%`,
+/// `redirect 301 to scheme https`, `respond 503`.
+pub fn action(config: &Config, action: &Action) -> String {
+    match action {
+        Action::Upstream(u) => config.upstreams[*u].name.clone(),
+        Action::Backends(list) => {
+            let total: u32 = list.iter().map(|b| b.weight).sum();
+            let parts: Vec<String> = list
+                .iter()
+                .map(|b| {
+                    let pct = f64::from(b.weight) * 100.0 / f64::from(total.max(1));
+                    format!("{} {pct:.0}%", config.upstreams[b.upstream].name)
+                })
+                .collect();
+            format!("backends {}", parts.join(", "))
+        }
+        Action::Redirect(r) => {
+            let mut parts = Vec::new();
+            if let Some(s) = &r.scheme {
+                parts.push(format!("scheme {s}"));
+            }
+            if let Some(h) = &r.host {
+                parts.push(format!("host {h}"));
+            }
+            if let Some(p) = r.port {
+                parts.push(format!("port {p}"));
+            }
+            match &r.path {
+                Some(RedirectPath::Full(p)) => parts.push(format!("path {p}")),
+                Some(RedirectPath::Prefix(p)) => parts.push(format!("path prefix {p}")),
+                None => {}
+            }
+            format!("redirect {} ({})", r.status.as_u16(), parts.join(", "))
+        }
+        Action::Respond(r) => format!("respond {} ({} bytes)", r.status.as_u16(), r.body.len()),
+    }
+}
 
 /// Listeners, routes, upstreams and servers, one line each.
 pub fn summary(config: &Config) -> String {
@@ -20,6 +58,15 @@ pub fn summary(config: &Config) -> String {
         if let Some(p) = &r.path_prefix {
             cond.push(format!("path {p}*{}", if r.strip_prefix { " (stripped)" } else { "" }));
         }
+        if let Some(p) = &r.path {
+            cond.push(format!("path {p}"));
+        }
+        if let Some(re) = &r.path_regex {
+            cond.push(format!("path ~ {}", re.as_str()));
+        }
+        for (k, v) in &r.query {
+            cond.push(format!("?{k}={v}"));
+        }
         for (k, v) in &r.headers {
             cond.push(format!("{k}: {}", v.to_str().unwrap_or("?")));
         }
@@ -32,7 +79,13 @@ pub fn summary(config: &Config) -> String {
         } else {
             cond.join(", ")
         };
-        let _ = writeln!(out, "  {}: {cond} -> {}", r.label, config.upstreams[r.upstream].name);
+        let policies = r.policy.names();
+        let policies = if policies.is_empty() {
+            String::new()
+        } else {
+            format!(" [{}]", policies.join(", "))
+        };
+        let _ = writeln!(out, "  {}: {cond} -> {}{policies}", r.label, action(config, &r.action));
     }
     let _ = writeln!(out, "upstreams ({}):", config.upstreams.len());
     for u in &config.upstreams {

@@ -1,9 +1,10 @@
 //! `fulcrum explain` and the admin `/lookup`: which route, upstream and server
 //! a described request reaches, and why.
 
-use crate::config::Config;
+use crate::config::{Action, Config};
+use crate::proxy::redirect_location;
 use crate::route::{request_host, RouteInput, Router};
-use crate::upstream::{extract, KeyInput, SelectError, Upstream, Why};
+use crate::upstream::{extract, KeyInput, SelectError, Split, Upstream, Why};
 use http::{HeaderMap, Method, Uri};
 use serde::Serialize;
 use std::fmt;
@@ -29,6 +30,12 @@ pub struct Explanation {
     pub server: Option<String>,
     pub weight: Option<u32>,
     pub why: String,
+    /// `upstream`, `backends`, `redirect` or `respond`, once a route matched.
+    pub action: Option<&'static str>,
+    /// The redirect's `Location`.
+    pub location: Option<String>,
+    /// The route's policies, in the order a request meets them.
+    pub policies: Vec<&'static str>,
 }
 
 impl fmt::Display for Explanation {
@@ -36,13 +43,22 @@ impl fmt::Display for Explanation {
         if let Some(route) = &self.route {
             writeln!(f, "route: {route}")?;
         }
+        if let Some(action) = self.action {
+            writeln!(f, "action: {action}")?;
+        }
+        if !self.policies.is_empty() {
+            writeln!(f, "policies: {}", self.policies.join(", "))?;
+        }
+        if let Some(location) = &self.location {
+            writeln!(f, "location: {location}")?;
+        }
         if let (Some(u), Some(a)) = (&self.upstream, self.algorithm) {
             writeln!(f, "upstream: {u} ({a})")?;
         }
         if let (Some(s), Some(w)) = (&self.server, self.weight) {
             writeln!(f, "server: {s} (weight {w})")?;
         }
-        if self.status == 200 {
+        if self.status == 200 || self.action.is_some_and(|a| a == "redirect" || a == "respond") {
             writeln!(f, "why: {}", self.why)
         } else {
             writeln!(f, "{}: {}", self.status, self.why)
@@ -71,6 +87,7 @@ pub fn explain_in(
         method: &req.method,
         host,
         path,
+        query: req.uri.query(),
         headers: &req.headers,
     };
     let mut out = Explanation {
@@ -81,13 +98,49 @@ pub fn explain_in(
         server: None,
         weight: None,
         why: format!("no route matches {} {}{path}", req.method, host.unwrap_or("")),
+        action: None,
+        location: None,
+        policies: Vec::new(),
     };
     let Some(route) = router.find(&input) else {
         return out;
     };
-    let upstream = &upstreams[route.upstream];
-    let algo = algorithms[route.upstream];
     out.route = Some(route.label.clone());
+    out.action = Some(route.action.kind());
+    out.policies = route.policy.names();
+    let mut split_note = None;
+    let pool = match &route.action {
+        Action::Upstream(u) => *u,
+        Action::Backends(list) => {
+            // a fresh split: the first pick of a cycle, without moving the live one
+            let pick = Split::new(list).map_or(list[0].upstream, |s| s.pick(upstreams));
+            let total: u32 = list.iter().map(|b| b.weight).sum();
+            let shares: Vec<String> = list
+                .iter()
+                .map(|b| format!("{} {}/{total}", upstreams[b.upstream].name, b.weight))
+                .collect();
+            split_note = Some(format!("backends split {}; this request: {}", shares.join(", "), upstreams[pick].name));
+            pick
+        }
+        Action::Redirect(r) => {
+            let port = req
+                .headers
+                .get(http::header::HOST)
+                .and_then(|h| h.to_str().ok()?.rsplit_once(':')?.1.parse().ok());
+            let location = redirect_location(r, "http", host, port, &req.uri, route.path_prefix.as_deref());
+            out.status = r.status.as_u16();
+            out.why = format!("redirect {} to {location}, no upstream contacted", r.status.as_u16());
+            out.location = Some(location);
+            return out;
+        }
+        Action::Respond(r) => {
+            out.status = r.status.as_u16();
+            out.why = format!("fixed response {} of {} bytes, no upstream contacted", r.status.as_u16(), r.body.len());
+            return out;
+        }
+    };
+    let upstream = &upstreams[pool];
+    let algo = algorithms[pool];
     out.upstream = Some(upstream.name.clone());
     out.algorithm = Some(algo);
     let key_input = KeyInput {
@@ -122,6 +175,9 @@ pub fn explain_in(
             out.status = 503;
             out.why = e.to_string();
         }
+    }
+    if let Some(note) = split_note {
+        out.why = format!("{note}; {}", out.why);
     }
     out
 }

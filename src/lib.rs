@@ -14,6 +14,7 @@ pub mod explain;
 pub mod head_scan;
 pub mod health;
 pub mod metrics;
+pub mod policy;
 pub mod proxy;
 pub mod route;
 pub mod server;

@@ -1,4 +1,4 @@
-//! Routing: the first route whose conditions all hold picks the upstream.
+//! Routing: the first route whose conditions all hold decides what happens.
 
 use crate::config::{HostMatch, RouteConfig};
 use http::{HeaderMap, Method};
@@ -15,6 +15,7 @@ pub struct RouteInput<'a> {
     /// Without port; compared case-insensitively.
     pub host: Option<&'a str>,
     pub path: &'a str,
+    pub query: Option<&'a str>,
     pub headers: &'a HeaderMap,
 }
 
@@ -52,12 +53,29 @@ fn matches(r: &RouteConfig, req: &RouteInput<'_>) -> bool {
             return false;
         }
     }
+    if r.path.as_ref().is_some_and(|p| p != req.path) {
+        return false;
+    }
     if !r.methods.is_empty() && !r.methods.contains(req.method) {
+        return false;
+    }
+    if r.path_regex.as_ref().is_some_and(|re| !re.is_match(req.path)) {
+        return false;
+    }
+    if !r.query.is_empty() && !query_matches(&r.query, req.query) {
         return false;
     }
     r.headers
         .iter()
         .all(|(name, value)| req.headers.get_all(name).iter().any(|v| v == value))
+}
+
+/// Whether every `(name, value)` is among the query's parameters (decoded).
+fn query_matches(wanted: &[(String, String)], query: Option<&str>) -> bool {
+    let Some(query) = query else { return false };
+    wanted.iter().all(|(name, value)| {
+        form_urlencoded::parse(query.as_bytes()).any(|(n, v)| n == name.as_str() && v == value.as_str())
+    })
 }
 
 /// The request's host without port: the `Host` header, else the URI authority (HTTP/2).
@@ -69,7 +87,7 @@ pub fn request_host<'a>(headers: &'a HeaderMap, uri: &'a http::Uri) -> Option<&'
     Some(strip_port(raw))
 }
 
-fn strip_port(host: &str) -> &str {
+pub fn strip_port(host: &str) -> &str {
     if host.starts_with('[') {
         return host.split_inclusive(']').next().unwrap_or(host);
     }
@@ -99,10 +117,14 @@ mod tests {
             label: label.into(),
             host,
             path_prefix: prefix.map(str::to_string),
+            path: None,
+            path_regex: None,
+            query: vec![],
             headers: vec![],
             methods: vec![],
-            upstream: 0,
+            action: crate::config::Action::Upstream(0),
             strip_prefix: false,
+            policy: Default::default(),
         }
     }
 
@@ -113,10 +135,12 @@ mod tests {
         path: &str,
         headers: &HeaderMap,
     ) -> Option<&'a str> {
+        let (path, query) = path.split_once('?').map_or((path, None), |(p, q)| (p, Some(q)));
         r.find(&RouteInput {
             method,
             host,
             path,
+            query,
             headers,
         })
         .map(|r| r.label.as_str())
@@ -149,6 +173,27 @@ mod tests {
         assert_eq!(find(&r, &Method::POST, Some("other"), "/api/v", &with), Some("any"));
         assert_eq!(find(&r, &g, None, "/api/v", &h), Some("any"));
         assert_eq!(find(&r, &g, None, "nope", &h), None);
+    }
+
+    #[test]
+    fn exact_path_regex_and_query_conditions() {
+        let mut exact = route("exact", None, None);
+        exact.path = Some("/login".into());
+        let mut re = route("re", None, None);
+        re.path_regex = Some(regex::Regex::new("^/users/[0-9]+$").unwrap());
+        let mut q = route("q", None, Some("/api/"));
+        q.query = vec![("version".into(), "2".into()), ("a b".into(), "c".into())];
+        let r = Router::new(vec![exact, re, q, route("any", None, None)]);
+        let (g, h) = (Method::GET, HeaderMap::new());
+        assert_eq!(find(&r, &g, None, "/login", &h), Some("exact"));
+        assert_eq!(find(&r, &g, None, "/login?x=1", &h), Some("exact"), "the query is not the path");
+        assert_eq!(find(&r, &g, None, "/login/", &h), Some("any"));
+        assert_eq!(find(&r, &g, None, "/users/42", &h), Some("re"));
+        assert_eq!(find(&r, &g, None, "/users/42x", &h), Some("any"));
+        assert_eq!(find(&r, &g, None, "/api/x?version=2&a+b=c", &h), Some("q"));
+        assert_eq!(find(&r, &g, None, "/api/x?a%20b=c&version=2", &h), Some("q"));
+        assert_eq!(find(&r, &g, None, "/api/x?version=3&a+b=c", &h), Some("any"));
+        assert_eq!(find(&r, &g, None, "/api/x", &h), Some("any"));
     }
 
     #[test]

@@ -22,6 +22,8 @@ pub struct Snapshot {
     /// The DNS answers `config` was expanded with.
     pub resolved: Resolved,
     pub router: Router,
+    /// Per route (same index as `config.routes`): its policy stack and split.
+    pub routes: Vec<crate::policy::RouteRuntime>,
     /// Indexed like `Config::upstreams`; routes refer to them by index.
     pub upstreams: Vec<Upstream>,
     /// Per upstream (same index), one pooled client per worker thread, so
@@ -94,6 +96,7 @@ impl Snapshot {
             access_log,
             config: config.clone(),
             router: Router::new(config.routes.clone()),
+            routes: crate::policy::build(config),
             algorithms: config.upstreams.iter().map(|u| u.balance.name()).collect(),
             upstreams,
             clients,

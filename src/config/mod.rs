@@ -4,10 +4,14 @@
 //! collected, each with the key path and, where known, the source line; a
 //! malformed config never panics.
 
+mod action;
 mod duration;
 mod health;
 mod limits;
 mod locate;
+mod policy;
+mod route;
+mod route_types;
 mod schema;
 mod tls;
 mod types;

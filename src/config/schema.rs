@@ -137,16 +137,114 @@ pub struct RawRoute {
     pub name: Option<String>,
     #[serde(rename = "match")]
     pub matches: Option<RawMatch>,
-    pub upstream: String,
+    pub upstream: Option<String>,
+    pub backends: Option<Vec<RawBackend>>,
+    pub redirect: Option<RawRedirect>,
+    pub respond: Option<RawRespond>,
     pub strip_prefix: Option<bool>,
+    pub rewrite: Option<RawRewrite>,
+    pub request_headers: Option<RawHeaderRules>,
+    pub response_headers: Option<RawHeaderRules>,
+    pub timeout: Option<Value>,
+    /// `true`/`false`, or a [`RawCompress`] mapping.
+    pub compress: Option<Value>,
+    pub mirror: Option<RawMirror>,
+    // SPEC §2.5, not built yet: rejected with "not supported yet".
+    pub rate_limit: Option<Value>,
+    pub access: Option<Value>,
+    pub basic_auth: Option<Value>,
+    pub forward_auth: Option<Value>,
 }
 
 /// `routes[].match`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawMatch {
     pub host: Option<String>,
     pub path_prefix: Option<String>,
+    pub path: Option<String>,
+    pub path_regex: Option<String>,
     pub headers: Option<BTreeMap<String, String>>,
+    pub query: Option<BTreeMap<String, String>>,
     pub methods: Option<Vec<String>>,
+}
+
+/// One entry of `routes[].backends`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBackend {
+    pub upstream: String,
+    pub weight: Option<i64>,
+}
+
+/// `routes[].redirect`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRedirect {
+    pub scheme: Option<String>,
+    pub host: Option<String>,
+    pub port: Option<i64>,
+    pub path: Option<String>,
+    pub path_prefix: Option<String>,
+    pub status: Option<i64>,
+}
+
+/// `routes[].respond`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRespond {
+    pub status: Option<i64>,
+    pub body: Option<String>,
+    pub content_type: Option<String>,
+    pub headers: Option<BTreeMap<String, String>>,
+}
+
+/// `routes[].rewrite`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRewrite {
+    pub path_prefix: Option<String>,
+    pub path_regex: Option<RawRegexReplace>,
+    pub host: Option<String>,
+}
+
+/// `rewrite.path_regex`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRegexReplace {
+    pub pattern: String,
+    pub replacement: String,
+}
+
+/// `request_headers` / `response_headers`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawHeaderRules {
+    pub set: Option<BTreeMap<String, String>>,
+    pub add: Option<BTreeMap<String, String>>,
+    pub remove: Option<Vec<String>>,
+}
+
+/// `compress` as a mapping.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCompress {
+    pub algorithms: Option<Vec<String>>,
+    pub min_bytes: Option<i64>,
+    pub types: Option<Vec<String>>,
+}
+
+/// `routes[].mirror`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMirror {
+    pub upstream: String,
+    pub percent: Option<i64>,
+}
+
+/// `request_id`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRequestId {
+    pub header: Option<String>,
 }

@@ -3,12 +3,13 @@
 //! Nothing here is optional in a way the runtime must re-check: validation
 //! settled it. Upstreams are referenced by index from routes.
 
-use http::{HeaderName, HeaderValue, Method};
+use http::HeaderName;
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+pub use super::route_types::*;
 pub use super::tls::{ListenerTls, UpstreamTls};
 
 /// A whole, valid configuration.
@@ -28,6 +29,8 @@ pub struct Config {
     pub shutdown_timeout: Duration,
     pub upstreams: Vec<UpstreamConfig>,
     pub routes: Vec<RouteConfig>,
+    /// `request_id`: off when absent.
+    pub request_id: Option<RequestIdConfig>,
 }
 
 impl Config {
@@ -233,23 +236,6 @@ impl fmt::Display for Fallback {
             Fallback::Reject => "reject",
         })
     }
-}
-
-/// A routing rule. All present conditions must hold.
-#[derive(Debug, Clone)]
-pub struct RouteConfig {
-    /// The route's `name`, or its index ("0", "1", ...).
-    pub label: String,
-    pub host: Option<HostMatch>,
-    /// Starts with `/`.
-    pub path_prefix: Option<String>,
-    pub headers: Vec<(HeaderName, HeaderValue)>,
-    /// Empty means any method.
-    pub methods: Vec<Method>,
-    /// Index into `Config::upstreams`.
-    pub upstream: usize,
-    /// Only set when `path_prefix` is.
-    pub strip_prefix: bool,
 }
 
 /// A host condition, lowercase, without port.

@@ -3,13 +3,11 @@
 //! Each listener, upstream, server and route is deserialized on its own, so one
 //! bad entry does not hide the problems of the others.
 
-use super::schema::{RawAccessLog, RawAdmin, RawLimits, RawListener, RawMatch, RawRoute};
+use super::schema::{RawAccessLog, RawAdmin, RawLimits, RawListener};
 use super::types::*;
 use super::{parse_duration, upstream, Problem};
-use http::{HeaderName, HeaderValue, Method};
 use serde::de::DeserializeOwned;
 use serde_yaml::Value;
-use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -23,6 +21,7 @@ const TOP_KEYS: &[&str] = &[
     "access_log",
     "upstreams",
     "routes",
+    "request_id",
 ];
 
 /// Collects problems while validating.
@@ -112,6 +111,7 @@ pub(super) fn validate(root: Value, base: &std::path::Path) -> (Option<Config>, 
     let mut limits = Limits::default();
     let mut trusted_proxies = Vec::new();
     let mut shutdown_timeout = Duration::from_secs(30);
+    let mut request_id = None;
     for (k, v) in map {
         let Some(key) = k.as_str().map(str::to_string) else {
             cx.err("", format!("keys must be strings, found {k:?}"));
@@ -134,6 +134,7 @@ pub(super) fn validate(root: Value, base: &std::path::Path) -> (Option<Config>, 
                 }
             }
             "access_log" => access_log = validate_access_log(&mut cx, v),
+            "request_id" => request_id = super::policy::request_id(&mut cx, v),
             other => cx.err(other, format!("unknown key; expected one of: {}", TOP_KEYS.join(", "))),
         }
     }
@@ -143,7 +144,12 @@ pub(super) fn validate(root: Value, base: &std::path::Path) -> (Option<Config>, 
         _ => Vec::new(),
     };
     let upstreams = upstream::validate_upstreams(&mut cx, upstreams_v);
-    let routes = validate_routes(&mut cx, routes_v, &upstreams, &names);
+    let known = super::route::Known {
+        upstreams: &upstreams,
+        names: &names,
+        request_id: request_id.is_some(),
+    };
+    let routes = super::route::validate_routes(&mut cx, routes_v, &known);
     if !cx.problems.is_empty() {
         return (None, cx.problems);
     }
@@ -157,6 +163,7 @@ pub(super) fn validate(root: Value, base: &std::path::Path) -> (Option<Config>, 
         shutdown_timeout,
         upstreams,
         routes,
+        request_id,
     };
     (Some(config), cx.problems)
 }
@@ -229,117 +236,6 @@ fn validate_listeners(cx: &mut Ctx, value: Option<Value>) -> Vec<ListenerConfig>
                 &format!("{path}.address"),
                 format!("`{}` is not ip:port (e.g. 0.0.0.0:8080)", raw.address),
             ),
-        }
-    }
-    out
-}
-
-/// `names` lists every upstream written, valid or not, so a route to an
-/// upstream that has its own problems is not reported a second time.
-fn validate_routes(
-    cx: &mut Ctx,
-    value: Option<Value>,
-    upstreams: &[UpstreamConfig],
-    names: &[String],
-) -> Vec<RouteConfig> {
-    let items = match value {
-        Some(Value::Sequence(items)) if !items.is_empty() => items,
-        Some(Value::Sequence(_)) | None => {
-            cx.err("routes", "at least one route is required");
-            return Vec::new();
-        }
-        Some(_) => {
-            cx.err("routes", "must be a list of { match, upstream }");
-            return Vec::new();
-        }
-    };
-    let mut out = Vec::new();
-    let mut route_names = HashSet::new();
-    for (i, item) in items.into_iter().enumerate() {
-        let path = format!("routes[{i}]");
-        let Some(raw) = cx.de::<RawRoute>(item, &path) else {
-            continue;
-        };
-        if let Some(name) = &raw.name {
-            if name.is_empty() || !route_names.insert(name.clone()) {
-                cx.err(
-                    &format!("{path}.name"),
-                    format!("`{name}` is empty or used by another route"),
-                );
-            }
-        }
-        let upstream = upstreams.iter().position(|u| u.name == raw.upstream);
-        if !names.contains(&raw.upstream) {
-            cx.err(
-                &format!("{path}.upstream"),
-                format!("unknown upstream `{}`; defined: {}", raw.upstream, names.join(", ")),
-            );
-        }
-        let m = raw.matches.unwrap_or(RawMatch {
-            host: None,
-            path_prefix: None,
-            headers: None,
-            methods: None,
-        });
-        let route = RouteConfig {
-            label: raw.name.unwrap_or_else(|| i.to_string()),
-            host: m.host.and_then(|h| host_match(cx, &format!("{path}.match.host"), &h)),
-            path_prefix: m.path_prefix.filter(|p| {
-                let ok = p.starts_with('/');
-                if !ok {
-                    cx.err(&format!("{path}.match.path_prefix"), "must start with /");
-                }
-                ok
-            }),
-            headers: headers(cx, &format!("{path}.match.headers"), m.headers.unwrap_or_default()),
-            methods: methods(cx, &format!("{path}.match.methods"), m.methods.unwrap_or_default()),
-            upstream: upstream.unwrap_or(0),
-            strip_prefix: raw.strip_prefix.unwrap_or(false),
-        };
-        if route.strip_prefix && route.path_prefix.is_none() {
-            cx.err(&format!("{path}.strip_prefix"), "needs match.path_prefix");
-        }
-        out.push(route);
-    }
-    out
-}
-
-fn host_match(cx: &mut Ctx, path: &str, host: &str) -> Option<HostMatch> {
-    let host = host.to_ascii_lowercase();
-    let valid = |h: &str| !h.is_empty() && h.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
-    if let Some(rest) = host.strip_prefix("*.") {
-        if valid(rest) {
-            return Some(HostMatch::Suffix(format!(".{rest}")));
-        }
-    } else if valid(&host) {
-        return Some(HostMatch::Exact(host));
-    }
-    cx.err(path, format!("`{host}` is not a host name or *.domain wildcard"));
-    None
-}
-
-fn headers(
-    cx: &mut Ctx,
-    path: &str,
-    raw: std::collections::BTreeMap<String, String>,
-) -> Vec<(HeaderName, HeaderValue)> {
-    let mut out = Vec::new();
-    for (name, value) in raw {
-        match (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(&value)) {
-            (Ok(n), Ok(v)) => out.push((n, v)),
-            (Err(_), _) => cx.err(&format!("{path}.{name}"), "not a valid header name"),
-            (_, Err(_)) => cx.err(&format!("{path}.{name}"), "not a valid header value"),
-        }
-    }
-    out
-}
-
-fn methods(cx: &mut Ctx, path: &str, raw: Vec<String>) -> Vec<Method> {
-    let mut out = Vec::new();
-    for (i, m) in raw.into_iter().enumerate() {
-        match Method::from_bytes(m.to_ascii_uppercase().as_bytes()) {
-            Ok(method) => out.push(method),
-            Err(_) => cx.err(&format!("{path}[{i}]"), format!("`{m}` is not an HTTP method")),
         }
     }
     out

@@ -40,6 +40,8 @@ pub struct Metrics {
     pub tls_handshakes: IntCounterVec,
     pub tls_not_after: GaugeVec,
     pub dns_resolutions: IntCounterVec,
+    pub mirror_requests: IntCounterVec,
+    pub compressed_responses: IntCounterVec,
     /// Overflows already exported, per upstream.
     exported_overflows: Mutex<HashMap<String, u64>>,
 }
@@ -187,8 +189,22 @@ impl Metrics {
             "DNS resolutions of server names, by result (failure: error, timeout or empty answer).",
             &["upstream", "result"],
         );
+        let mirror_requests = counter(
+            &registry,
+            "fulcrum_mirror_requests_total",
+            "Mirror copies by route, mirror pool and result (sent, failed, skipped).",
+            &["route", "upstream", "result"],
+        );
+        let compressed_responses = counter(
+            &registry,
+            "fulcrum_compressed_responses_total",
+            "Responses compressed, by route and encoding.",
+            &["route", "encoding"],
+        );
         Self {
             registry,
+            mirror_requests,
+            compressed_responses,
             dns_resolutions,
             tls_handshakes,
             tls_not_after,
@@ -259,6 +275,19 @@ impl Metrics {
                 self.tls_not_after
                     .with_label_values(&[listener, name])
                     .set(*not_after as f64);
+            }
+        }
+        for r in &snap.config.routes {
+            if let Some(m) = &r.policy.mirror {
+                let pool = &snap.config.upstreams[m.upstream].name;
+                for result in ["sent", "failed", "skipped"] {
+                    self.mirror_requests.with_label_values(&[&r.label, pool, result]);
+                }
+            }
+            if let Some(c) = &r.policy.compress {
+                for e in &c.algorithms {
+                    self.compressed_responses.with_label_values(&[&r.label, e.token()]);
+                }
             }
         }
         let mut exported = self.exported_overflows.lock().unwrap_or_else(|e| e.into_inner());

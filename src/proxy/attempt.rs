@@ -8,11 +8,9 @@
 //! upstream at most once; the request path never copies headers itself.
 
 use super::client::{idempotent, Failure, Lease};
-use super::done::Info;
+use super::facts::Facts;
 use super::send_body::SendBody;
 use super::{error, outlier, ProxyError};
-use crate::metrics::Metrics;
-use crate::state::Snapshot;
 use crate::upstream::{InFlight, KeyInput, LiveView, Upstream};
 use crate::{balance::View, route};
 use http::request::Parts;
@@ -25,9 +23,10 @@ use std::sync::Arc;
 
 /// One routed request, ready to send.
 pub struct Routed<'a> {
-    pub snap: &'a Snapshot,
-    pub metrics: &'a Arc<Metrics>,
-    pub peer: SocketAddr,
+    pub facts: &'a Facts,
+    /// The pool, and the server picked first.
+    pub upstream: usize,
+    pub server: usize,
     /// Method, headers (already prepared for the upstream) and original URI.
     pub parts: Parts,
     /// The path and query to send (after `strip_prefix`).
@@ -41,14 +40,15 @@ pub struct Routed<'a> {
     pub guard: InFlight,
 }
 
-/// Sends the request, retrying on other servers as allowed; `info.server`
-/// ends as the server that answered (or failed last).
-pub async fn send(mut r: Routed<'_>, info: &mut Info) -> Result<(Response<Incoming>, InFlight, Lease), ProxyError> {
-    let upstream_index = info.upstream.expect("routed");
-    let upstream = &r.snap.upstreams[upstream_index];
-    let clients = &r.snap.clients[upstream_index];
+/// Sends the request, retrying on other servers as allowed; the facts'
+/// server ends as the one that answered (or failed last).
+pub async fn send(mut r: Routed<'_>) -> Result<(Response<Incoming>, InFlight, Lease), ProxyError> {
+    let (snap, metrics, peer) = (&r.facts.snap, &r.facts.metrics, r.facts.peer);
+    let upstream_index = r.upstream;
+    let upstream = &snap.upstreams[upstream_index];
+    let clients = &snap.clients[upstream_index];
     let client = &clients[crate::workers::index() % clients.len()];
-    let mut server_index = info.server.expect("selected");
+    let mut server_index = r.server;
     let headers = std::mem::take(&mut r.parts.headers);
     let first = build(&r.parts.method, upstream, server_index, &r.path_and_query, headers);
     let mut attempt = first.body(r.body).expect("valid parts");
@@ -60,21 +60,21 @@ pub async fn send(mut r: Routed<'_>, info: &mut Info) -> Result<(Response<Incomi
         let mut e = match sent {
             Ok((resp, lease)) => {
                 let failed = resp.status().is_server_error();
-                outlier::record(upstream, server_index, failed, r.metrics);
+                outlier::record(upstream, server_index, failed, metrics);
                 return Ok((resp, r.guard, lease));
             }
             Err(e) => e,
         };
         if r.body_failed.load(Ordering::SeqCst) {
-            r.metrics.requests_rejected.with_label_values(&["bad_request"]).inc();
+            metrics.requests_rejected.with_label_values(&["bad_request"]).inc();
             return Err(ProxyError::BadRequest("invalid request body framing"));
         }
         if error::is_body_limit(&e) {
-            r.metrics.requests_rejected.with_label_values(&["body_too_large"]).inc();
-            let limit = r.snap.config.limits.max_body_bytes;
+            metrics.requests_rejected.with_label_values(&["body_too_large"]).inc();
+            let limit = snap.config.limits.max_body_bytes;
             return Err(ProxyError::BodyTooLarge { limit });
         }
-        outlier::record(upstream, server_index, true, r.metrics);
+        outlier::record(upstream, server_index, true, metrics);
         let (upstream_name, server_id) = (upstream.name.clone(), server.id.clone());
         let err = match &e.kind {
             Failure::Timeout => ProxyError::Timeout {
@@ -100,7 +100,7 @@ pub async fn send(mut r: Routed<'_>, info: &mut Info) -> Result<(Response<Incomi
             return Err(err);
         };
         tried.push(server_index);
-        let Some(next) = another(upstream, again.headers(), &r.parts.uri, r.peer, &tried) else {
+        let Some(next) = another(upstream, again.headers(), &r.parts.uri, peer, &tried) else {
             return Err(err);
         };
         tracing::debug!(
@@ -108,9 +108,9 @@ pub async fn send(mut r: Routed<'_>, info: &mut Info) -> Result<(Response<Incomi
             upstream.name,
             upstream.servers[next].id
         );
-        r.metrics.retries.with_label_values(&[&upstream.name]).inc();
+        metrics.retries.with_label_values(&[&upstream.name]).inc();
         server_index = next;
-        info.server = Some(next);
+        r.facts.record(|i| i.server = Some(next));
         r.guard = InFlight::start(&upstream.servers[next].load);
         *again.uri_mut() = target(upstream, next, &r.path_and_query);
         attempt = again;
@@ -118,7 +118,7 @@ pub async fn send(mut r: Routed<'_>, info: &mut Info) -> Result<(Response<Incomi
 }
 
 /// The request line and headers for one server of the pool.
-fn build(
+pub fn build(
     method: &Method,
     upstream: &Upstream,
     server: usize,

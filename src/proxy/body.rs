@@ -13,12 +13,29 @@ use hyper::body::Incoming;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-#[derive(Debug)]
+/// The error type of every downstream body.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A body transformed on its way (compressed), streamed.
+pub type Boxed = Pin<Box<dyn Body<Data = Bytes, Error = BoxError> + Send>>;
+
 enum Inner {
     /// Streamed from the upstream frame by frame, never buffered whole.
     Upstream(Incoming),
     /// Written by fulcrum (errors); `None` once sent.
     Full(Option<Bytes>),
+    /// Another body transformed, e.g. compressed.
+    Boxed(Boxed),
+}
+
+impl std::fmt::Debug for Inner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Inner::Upstream(_) => "Upstream",
+            Inner::Full(_) => "Full",
+            Inner::Boxed(_) => "Boxed",
+        })
+    }
 }
 
 /// A downstream response body.
@@ -52,6 +69,16 @@ impl ProxyBody {
         }
     }
 
+    /// A transformed body (e.g. compressed), which owns whatever its source held.
+    pub fn boxed(body: Boxed) -> Self {
+        Self {
+            inner: Inner::Boxed(body),
+            guard: None,
+            lease: None,
+            done: None,
+        }
+    }
+
     /// Attaches the record written when the body ends.
     pub fn with_done(mut self, done: Done) -> Self {
         self.done = Some(done);
@@ -67,13 +94,14 @@ impl ProxyBody {
 
 impl Body for ProxyBody {
     type Data = Bytes;
-    type Error = hyper::Error;
+    type Error = BoxError;
 
-    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let this = self.get_mut();
         let polled = match &mut this.inner {
-            Inner::Upstream(body) => Pin::new(body).poll_frame(cx),
+            Inner::Upstream(body) => Pin::new(body).poll_frame(cx).map_err(Into::into),
             Inner::Full(data) => Poll::Ready(data.take().map(|d| Ok(Frame::data(d)))),
+            Inner::Boxed(body) => body.as_mut().poll_frame(cx),
         };
         match &polled {
             Poll::Ready(Some(Ok(frame))) => {
@@ -91,6 +119,7 @@ impl Body for ProxyBody {
         match &self.inner {
             Inner::Upstream(body) => body.is_end_stream(),
             Inner::Full(data) => data.is_none(),
+            Inner::Boxed(body) => body.is_end_stream(),
         }
     }
 
@@ -98,6 +127,7 @@ impl Body for ProxyBody {
         match &self.inner {
             Inner::Upstream(body) => body.size_hint(),
             Inner::Full(data) => SizeHint::with_exact(data.as_ref().map_or(0, |d| d.len() as u64)),
+            Inner::Boxed(body) => body.size_hint(),
         }
     }
 }

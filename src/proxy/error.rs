@@ -36,6 +36,8 @@ pub enum ProxyError {
     TooManyHeaders { limit: usize },
     #[error("malformed request: {0}")]
     BadRequest(&'static str),
+    #[error("route {route}: no response within its timeout of {timeout:?}")]
+    RouteTimeout { route: String, timeout: Duration },
 }
 
 impl ProxyError {
@@ -46,7 +48,7 @@ impl ProxyError {
             ProxyError::Select(SelectError::MissingKey { .. }) => StatusCode::BAD_REQUEST,
             ProxyError::Select(SelectError::NoEligible { .. }) => StatusCode::SERVICE_UNAVAILABLE,
             ProxyError::Connect { .. } | ProxyError::BadResponse { .. } => StatusCode::BAD_GATEWAY,
-            ProxyError::Timeout { .. } => StatusCode::GATEWAY_TIMEOUT,
+            ProxyError::Timeout { .. } | ProxyError::RouteTimeout { .. } => StatusCode::GATEWAY_TIMEOUT,
             ProxyError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ProxyError::TooManyHeaders { .. } => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             ProxyError::BadRequest(_) => StatusCode::BAD_REQUEST,

@@ -1,167 +1,147 @@
-//! Route, select and forward one request; fills in `Info` as it learns where
-//! the request goes, so errors are labelled as precisely as successes.
+//! One request from arrival to its route's action: the checks every request
+//! passes (framing, limits), the request ID, routing, the headers added for
+//! every upstream, then the route's policy stack when it has one, or its
+//! action directly when it has none.
 
-use super::attempt::{self, Routed};
-use super::body::ProxyBody;
 use super::done::Info;
-use super::send_body::SendBody;
-use super::{framing, headers, upgrade, ProxyError};
-use crate::config::Protocol;
+use super::facts::Facts;
+use super::req_body::ReqBody;
+use super::{action, framing, headers, upgrade, ProxyBody, ProxyError};
 use crate::metrics::Metrics;
 use crate::route::{self, RouteInput};
 use crate::state::Snapshot;
-use crate::upstream::{InFlight, KeyInput, Why};
-use http::uri::PathAndQuery;
 use http::{Request, Response, Version};
 use hyper::body::Incoming;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use tower::ServiceExt;
 
-pub async fn forward(
-    snap: &Snapshot,
-    metrics: &Arc<Metrics>,
-    peer: SocketAddr,
-    client: &headers::ClientAddr,
-    proto: &'static str,
-    mut req: Request<Incoming>,
-    info: &mut Info,
-) -> Result<Response<ProxyBody>, ProxyError> {
-    let wants_upgrade = (req.version() == Version::HTTP_11)
-        .then(|| upgrade::requested(req.headers()))
-        .flatten();
-    let upgrade = wants_upgrade.map(|value| (value, hyper::upgrade::on(&mut req)));
+/// What the connection knows of every request it carries.
+pub struct Arrival {
+    pub snap: Arc<Snapshot>,
+    pub metrics: Arc<Metrics>,
+    pub peer: SocketAddr,
+    pub client: Arc<headers::ClientAddr>,
+    pub scheme: &'static str,
+}
+
+/// Serves one request; returns its response and where it went.
+pub async fn forward(a: Arrival, req: Request<Incoming>) -> (Response<ProxyBody>, Info) {
     let (mut parts, body) = req.into_parts();
+    let id = a.snap.config.request_id.as_ref().map(|cfg| {
+        let value = crate::policy::request_id::take(&cfg.header, &mut parts.headers);
+        (cfg.header.clone(), value)
+    });
+    let (mut resp, info) = match admit(&a, &parts) {
+        Err(e) => (action::answer(e), Info::default()),
+        Ok(route) => {
+            let facts = prepare(a, route, &mut parts, id.as_ref().map(|(_, v)| v.clone()));
+            let req = Request::from_parts(parts, ReqBody::new(body));
+            run(facts, req).await
+        }
+    };
+    if let Some((name, value)) = id {
+        resp.headers_mut().insert(name, value);
+    }
+    (resp, info)
+}
+
+/// The checks every request passes before routing, then the route.
+fn admit(a: &Arrival, parts: &http::request::Parts) -> Result<usize, ProxyError> {
+    let m = &a.metrics;
     if let Err(reason) = framing::check(&parts.headers) {
-        metrics.requests_rejected.with_label_values(&["bad_request"]).inc();
+        m.requests_rejected.with_label_values(&["bad_request"]).inc();
         return Err(ProxyError::BadRequest(reason));
     }
     // hyper counts HTTP/1 header lines itself; HTTP/2 header lists are counted here
-    let max_headers = snap.config.limits.max_headers;
+    let max_headers = a.snap.config.limits.max_headers;
     if parts.headers.len() > max_headers {
-        metrics.requests_rejected.with_label_values(&["header_too_large"]).inc();
+        m.requests_rejected.with_label_values(&["header_too_large"]).inc();
         return Err(ProxyError::TooManyHeaders { limit: max_headers });
     }
-    let limit = snap.config.limits.max_body_bytes;
+    let limit = a.snap.config.limits.max_body_bytes;
     let declared = parts
         .headers
         .get(http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit) {
-        metrics.requests_rejected.with_label_values(&["body_too_large"]).inc();
+        m.requests_rejected.with_label_values(&["body_too_large"]).inc();
         return Err(ProxyError::BodyTooLarge { limit });
     }
-    let guard;
-    let new_path = {
-        let host = route::request_host(&parts.headers, &parts.uri);
-        let path = parts.uri.path();
-        let input = RouteInput {
-            method: &parts.method,
-            host,
-            path,
-            headers: &parts.headers,
-        };
-        let Some(route_index) = snap.router.find_index(&input) else {
-            return Err(ProxyError::NoRoute {
-                method: parts.method.to_string(),
-                host: host.unwrap_or("").to_string(),
-                path: path.to_string(),
-            });
-        };
-        let route = &snap.config.routes[route_index];
-        info.route = Some(route_index);
-        info.upstream = Some(route.upstream);
-        let upstream = &snap.upstreams[route.upstream];
-        let key_input = KeyInput {
-            headers: &parts.headers,
-            path,
-            query: parts.uri.query(),
-            host,
-            client_ip: peer.ip(),
-        };
-        // Bounded pools decide and count the request in one step, so
-        // concurrent picks cannot all see the same home under its cap.
-        let admission = upstream.admission();
-        let (server, why) = upstream.select(&key_input)?;
-        guard = InFlight::start(&upstream.servers[server].load);
-        drop(admission);
-        info.server = Some(server);
-        if let Why::Fallback(f) = why {
-            metrics
-                .hash_key_missing
-                .with_label_values(&[&upstream.name, &f.to_string()])
-                .inc();
-        }
-        if snap.access_log.is_some() {
-            info.key = match why {
-                Why::Turn => None,
-                Why::Key(source) => Some(source.to_string()),
-                Why::Fallback(f) => Some(format!("fallback:{f}")),
-            };
-        }
-        match (&route.path_prefix, route.strip_prefix) {
-            (Some(prefix), true) => {
-                let pq = parts.uri.path_and_query().map_or("/", PathAndQuery::as_str);
-                Some(route::strip_prefix(pq, prefix))
-            }
-            _ => None,
-        }
+    let host = route::request_host(&parts.headers, &parts.uri);
+    let input = RouteInput {
+        method: &parts.method,
+        host,
+        path: parts.uri.path(),
+        query: parts.uri.query(),
+        headers: &parts.headers,
     };
-    let upstream = &snap.upstreams[info.upstream.unwrap_or(0)];
+    a.snap.router.find_index(&input).ok_or_else(|| ProxyError::NoRoute {
+        method: parts.method.to_string(),
+        host: host.unwrap_or("").to_string(),
+        path: parts.uri.path().to_string(),
+    })
+}
 
-    let authority = parts.uri.authority().map(|a| a.as_str().to_owned());
-    let trusted = snap.config.trusted_proxies.iter().any(|c| c.contains(peer.ip()));
-    let te_trailers = upstream.protocol != Protocol::Http1 && headers::wants_trailers(&parts.headers);
-    headers::prepare_request(&mut parts.headers, authority.as_deref(), client, trusted, proto);
-    if te_trailers {
-        parts
-            .headers
-            .insert(http::header::TE, http::HeaderValue::from_static("trailers"));
-    }
-    if let Some((value, _)) = &upgrade {
+/// The facts of a routed request, and the headers every upstream request
+/// carries (hop-by-hop removed, `X-Forwarded-*` added); route policies and
+/// the action then see the request as it will leave.
+fn prepare(
+    a: Arrival,
+    route: usize,
+    parts: &mut http::request::Parts,
+    request_id: Option<http::HeaderValue>,
+) -> Facts {
+    let upgrade = (parts.version == Version::HTTP_11)
+        .then(|| upgrade::requested(&parts.headers))
+        .flatten();
+    let te_trailers = headers::wants_trailers(&parts.headers);
+    let host = parts
+        .headers
+        .get(http::header::HOST)
+        .cloned()
+        .or_else(|| parts.uri.authority().and_then(|au| au.as_str().parse().ok()));
+    let authority = parts.uri.authority().map(|au| au.as_str().to_owned());
+    let trusted = a.snap.config.trusted_proxies.iter().any(|c| c.contains(a.peer.ip()));
+    headers::prepare_request(&mut parts.headers, authority.as_deref(), &a.client, trusted, a.scheme);
+    if let Some(value) = &upgrade {
         upgrade::restore(&mut parts.headers, value.clone());
     }
-    let path_and_query = match new_path {
-        Some(p) => PathAndQuery::try_from(p).ok(),
-        None => parts.uri.path_and_query().cloned(),
-    };
-    let path_and_query = path_and_query.unwrap_or_else(|| PathAndQuery::from_static("/"));
-    let (body, body_failed) = framing::Watched::new(body);
-    let body = http_body_util::Limited::new(body, usize::try_from(limit).unwrap_or(usize::MAX));
-    let retry = upstream.retries > 0 && upstream.servers.len() > 1 && upgrade.is_none();
-    let body = SendBody::new(body);
-    let routed = Routed {
-        snap,
-        metrics,
-        peer,
-        parts,
-        path_and_query,
-        body,
-        retry,
-        body_failed,
-        guard,
-    };
-    let (resp, guard, lease) = attempt::send(routed, info).await?;
-    guard.response_head();
-    let mut resp = resp;
-    if resp.status() == http::StatusCode::SWITCHING_PROTOCOLS {
-        let server = &upstream.servers[info.server.unwrap_or(0)];
-        let (name, id) = (upstream.name.clone(), server.id.clone());
-        let Some((_, client_side)) = upgrade else {
-            return Err(ProxyError::BadResponse {
-                upstream: name,
-                server: id,
-                cause: "101 without an upgrade request".into(),
-            });
-        };
-        upgrade::tunnel(
-            client_side,
-            hyper::upgrade::on(&mut resp),
-            format!("upstream {name} server {id}"),
-        );
-        let (parts, body) = resp.into_parts();
-        return Ok(Response::from_parts(parts, ProxyBody::upstream(body, guard, lease)));
+    Facts {
+        snap: a.snap,
+        metrics: a.metrics,
+        peer: a.peer,
+        client: a.client,
+        scheme: a.scheme,
+        route,
+        host,
+        request_id,
+        upgrade,
+        te_trailers,
+        info: Mutex::new(Info {
+            route: Some(route),
+            ..Info::default()
+        }),
     }
-    let (mut parts, body) = resp.into_parts();
-    headers::remove_hop_by_hop(&mut parts.headers);
-    Ok(Response::from_parts(parts, ProxyBody::upstream(body, guard, lease)))
+}
+
+/// The route's stack, or its action directly.
+async fn run(facts: Facts, req: Request<ReqBody>) -> (Response<ProxyBody>, Info) {
+    let stack = facts.snap.routes[facts.route].stack.clone();
+    match stack {
+        None => {
+            let resp = action::respond(&facts, req).await;
+            (resp, facts.info.into_inner().unwrap_or_default())
+        }
+        Some(stack) => {
+            let facts = Arc::new(facts);
+            let mut req = req;
+            req.extensions_mut().insert(facts.clone());
+            let resp = match stack.oneshot(req).await {
+                Ok(resp) => resp,
+                Err(never) => match never {},
+            };
+            (resp, facts.info())
+        }
+    }
 }

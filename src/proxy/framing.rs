@@ -6,7 +6,6 @@ use bytes::Bytes;
 use http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
 use http::HeaderMap;
 use http_body::{Body, Frame, SizeHint};
-use hyper::body::Incoming;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -31,12 +30,12 @@ pub fn check(headers: &HeaderMap) -> Result<(), &'static str> {
 /// the failure is answered as the client's (400), not the upstream's.
 #[derive(Debug)]
 pub struct Watched {
-    inner: Incoming,
+    inner: super::req_body::ReqBody,
     failed: Arc<AtomicBool>,
 }
 
 impl Watched {
-    pub fn new(inner: Incoming) -> (Self, Arc<AtomicBool>) {
+    pub fn new(inner: super::req_body::ReqBody) -> (Self, Arc<AtomicBool>) {
         let failed = Arc::new(AtomicBool::new(false));
         (
             Self {

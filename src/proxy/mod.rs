@@ -1,26 +1,35 @@
 //! The request path: route -> select -> forward, with errors mapped to
 //! responses in one place. The only module besides `server` that knows hyper.
 
-mod attempt;
+mod action;
+pub mod attempt;
 mod body;
 pub mod client;
 mod done;
 mod error;
+mod facts;
 mod forward;
 mod framing;
 mod headers;
+mod local;
 mod outlier;
-mod send_body;
+mod req_body;
+pub mod send_body;
 mod upgrade;
 
-pub use body::ProxyBody;
+pub use action::{answer, respond as act};
+pub use body::{BoxError, Boxed, ProxyBody};
+pub use done::Info;
 pub use error::{chain as error_chain, ProxyError};
+pub use facts::Facts;
+pub use local::location as redirect_location;
+pub use req_body::ReqBody;
 
 use crate::activity::Activity;
 use crate::metrics::Metrics;
 use crate::state::Snapshot;
 use arc_swap::ArcSwap;
-use done::{Done, Info, Seen};
+use done::{Done, Seen};
 use http::{Request, Response};
 use hyper::body::Incoming;
 use std::convert::Infallible;
@@ -97,23 +106,19 @@ impl tower::Service<Request<Incoming>> for ProxyService {
             path: req.uri().path_and_query().map_or("/", |p| p.as_str()).to_string(),
         });
         Box::pin(async move {
-            let mut info = Info::default();
-            let sent = if ambiguous {
+            let (resp, info) = if ambiguous {
                 metrics.requests_rejected.with_label_values(&["bad_request"]).inc();
-                Err(ProxyError::BadRequest("both Content-Length and Transfer-Encoding"))
+                let e = ProxyError::BadRequest("both Content-Length and Transfer-Encoding");
+                (action::answer(e), done::Info::default())
             } else {
-                forward::forward(&snapshot, &metrics, peer, &client, proto, req, &mut info).await
-            };
-            let resp = match sent {
-                Ok(resp) => resp,
-                Err(e) => {
-                    if e.status().is_server_error() {
-                        tracing::warn!("{e}");
-                    } else {
-                        tracing::debug!("{e}");
-                    }
-                    e.into_response()
-                }
+                let arrival = forward::Arrival {
+                    snap: snapshot.clone(),
+                    metrics: metrics.clone(),
+                    peer,
+                    client,
+                    scheme: proto,
+                };
+                forward::forward(arrival, req).await
             };
             if resp.status() == http::StatusCode::SWITCHING_PROTOCOLS {
                 if let Some(a) = &activity {

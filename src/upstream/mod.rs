@@ -7,9 +7,11 @@
 
 mod key;
 mod live;
+mod split;
 
 pub use key::{extract, KeyInput};
 pub use live::{now_ns, InFlight, LiveView};
+pub use split::Split;
 
 use crate::balance::{
     hash_key, Balancer, Bound, LeastConnections, Maglev, Member, P2cEwma, RandomPick, Ring, RoundRobinPick, ServerLoad,

@@ -1,0 +1,117 @@
+//! Route policies (SPEC §2.3) as tower layers, one file each, composed per
+//! route when the snapshot is built. A request meets them in this order:
+//!
+//! ```text
+//! response_headers -> timeout -> compress -> rewrite -> request_headers -> mirror -> action
+//! ```
+//!
+//! so response rules see every answer (fulcrum's own included), the timeout
+//! covers retries, and the mirror copies the request as the upstream gets
+//! it. The stack is built only from what the route asks for; a route
+//! without policies has no stack and goes straight to its action.
+//! Every stage reads the request's facts (`proxy::Facts`) from the request
+//! extensions; none recomputes them.
+
+pub mod compress;
+mod future;
+pub mod headers;
+pub mod mirror;
+pub mod request_id;
+mod rewrite;
+mod timeout;
+
+use crate::config::{Action, Config, RouteConfig};
+use crate::proxy::{Facts, ProxyBody, ReqBody};
+use crate::upstream::Split;
+use http::{Request, Response};
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use tower::util::BoxCloneSyncService;
+use tower::ServiceBuilder;
+
+/// A route's composed policies around its action.
+pub type RouteSvc = BoxCloneSyncService<Request<ReqBody>, Response<ProxyBody>, Infallible>;
+
+/// What a route needs at run time besides its config.
+pub struct RouteRuntime {
+    /// None when the route has no policy.
+    pub stack: Option<RouteSvc>,
+    /// The `backends` split.
+    pub split: Option<Split>,
+}
+
+/// Builds the runtime of every route of `config`.
+pub fn build(config: &Config) -> Vec<RouteRuntime> {
+    config
+        .routes
+        .iter()
+        .map(|r| RouteRuntime {
+            stack: stack(r, config),
+            split: match &r.action {
+                Action::Backends(b) => Split::new(b),
+                _ => None,
+            },
+        })
+        .collect()
+}
+
+/// The route's layers in SPEC order, or None when it has none.
+fn stack(r: &RouteConfig, config: &Config) -> Option<RouteSvc> {
+    let p = &r.policy;
+    if p.names().is_empty() {
+        return None;
+    }
+    let mirror_bound = mirror_bound(r, config);
+    let svc = ServiceBuilder::new()
+        .option_layer(p.response_headers.clone().map(headers::ResponseHeadersLayer::new))
+        .option_layer(p.timeout.map(timeout::TimeoutLayer::new))
+        .option_layer(p.compress.clone().map(compress::CompressLayer::new))
+        .option_layer(p.rewrite.clone().map(rewrite::RewriteLayer::new))
+        .option_layer(p.request_headers.clone().map(headers::RequestHeadersLayer::new))
+        .option_layer(p.mirror.map(|m| {
+            let pool = &config.upstreams[m.upstream].name;
+            mirror::MirrorLayer::new(m, mirror_bound, &r.label, pool)
+        }))
+        .service(ActionService);
+    Some(BoxCloneSyncService::new(svc))
+}
+
+/// At most the primary pools' servers x 100 mirror requests in flight.
+fn mirror_bound(r: &RouteConfig, config: &Config) -> usize {
+    let servers: usize = r
+        .upstreams()
+        .iter()
+        .map(|&u| config.upstreams[u].servers.len() + config.upstreams[u].names.len())
+        .sum();
+    servers.max(1) * 100
+}
+
+/// The request's facts, which the request path puts in before the stack.
+pub fn facts<B>(req: &Request<B>) -> Arc<Facts> {
+    req.extensions()
+        .get::<Arc<Facts>>()
+        .cloned()
+        .expect("the request path adds the facts before a route's stack")
+}
+
+/// The innermost service: the route's action.
+#[derive(Clone, Copy)]
+pub struct ActionService;
+
+impl tower::Service<Request<ReqBody>> for ActionService {
+    type Response = Response<ProxyBody>;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response<ProxyBody>, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
+        let facts = facts(&req);
+        Box::pin(async move { Ok(crate::proxy::act(&facts, req).await) })
+    }
+}

@@ -1,0 +1,107 @@
+//! `rewrite`: the path and host the upstream is sent. The client never sees
+//! them, and `X-Forwarded-Host` (set before any policy) keeps its host.
+
+use crate::config::{PathRewrite, Rewrite};
+use crate::proxy::ReqBody;
+use http::uri::PathAndQuery;
+use http::{header, Request, Uri};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use tower::{Layer, Service};
+
+/// The path (without query) the upstream gets instead of `path`.
+pub fn path(rule: &PathRewrite, path: &str) -> String {
+    let out = match rule {
+        PathRewrite::Prefix(matched, with) => match path.strip_prefix(matched.as_str()) {
+            Some(rest) if with.ends_with('/') && rest.starts_with('/') => format!("{with}{}", &rest[1..]),
+            Some(rest) => format!("{with}{rest}"),
+            None => path.to_string(),
+        },
+        PathRewrite::Regex(re, with) => re.replace(path, with.as_str()).into_owned(),
+    };
+    if out.starts_with('/') {
+        out
+    } else {
+        format!("/{out}")
+    }
+}
+
+/// Rewrites `uri`'s path, keeping its query; None when the result is not a valid path.
+fn rewrite_uri(rule: &PathRewrite, uri: &Uri) -> Option<Uri> {
+    let new = path(rule, uri.path());
+    let pq = match uri.query() {
+        Some(q) => format!("{new}?{q}"),
+        None => new,
+    };
+    let mut parts = uri.clone().into_parts();
+    parts.path_and_query = Some(PathAndQuery::try_from(pq).ok()?);
+    Uri::from_parts(parts).ok()
+}
+
+#[derive(Clone)]
+pub struct RewriteLayer(Arc<Rewrite>);
+
+impl RewriteLayer {
+    pub fn new(r: Rewrite) -> Self {
+        Self(Arc::new(r))
+    }
+}
+
+impl<S> Layer<S> for RewriteLayer {
+    type Service = RewriteService<S>;
+    fn layer(&self, inner: S) -> RewriteService<S> {
+        RewriteService {
+            rule: self.0.clone(),
+            inner,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct RewriteService<S> {
+    rule: Arc<Rewrite>,
+    inner: S,
+}
+
+impl<S: Service<Request<ReqBody>>> Service<Request<ReqBody>> for RewriteService<S> {
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request<ReqBody>) -> S::Future {
+        if let Some(rule) = &self.rule.path {
+            if let Some(uri) = rewrite_uri(rule, req.uri()) {
+                *req.uri_mut() = uri;
+            }
+        }
+        if let Some(host) = &self.rule.host {
+            req.headers_mut().insert(header::HOST, host.clone());
+        }
+        self.inner.call(req)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefix_and_regex_rewrites() {
+        let p = PathRewrite::Prefix("/app/".into(), "/internal/".into());
+        assert_eq!(path(&p, "/app/x/y"), "/internal/x/y");
+        assert_eq!(path(&p, "/app/"), "/internal/");
+        let root = PathRewrite::Prefix("/app/".into(), "/".into());
+        assert_eq!(path(&root, "/app/x"), "/x");
+        let re = PathRewrite::Regex(regex::Regex::new("^/old/(.*)$").unwrap(), "/new/$1".into());
+        assert_eq!(path(&re, "/old/a/b"), "/new/a/b");
+        assert_eq!(path(&re, "/other"), "/other");
+        let named = PathRewrite::Regex(regex::Regex::new("^/u/(?P<id>[0-9]+)$").unwrap(), "users/${id}".into());
+        assert_eq!(path(&named, "/u/42"), "/users/42", "a leading / is kept");
+        let uri: Uri = "/old/x?q=1".parse().unwrap();
+        assert_eq!(rewrite_uri(&re, &uri).unwrap(), "/new/x?q=1");
+    }
+}

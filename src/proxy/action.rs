@@ -1,0 +1,135 @@
+//! A route's action, the innermost stage of every request: answer a
+//! redirect or fixed response, or pick a pool (one, or by the `backends`
+//! split) and a server and forward. Failures become fulcrum's own answers
+//! here, so every policy around the action sees them as responses.
+
+use super::attempt::{self, Routed};
+use super::facts::Facts;
+use super::req_body::ReqBody;
+use super::send_body::SendBody;
+use super::{framing, local, upgrade, ProxyBody, ProxyError};
+use crate::config::{Action, Protocol};
+use crate::route;
+use crate::upstream::{InFlight, KeyInput, Why};
+use http::uri::PathAndQuery;
+use http::{Request, Response};
+
+/// Turns a failure into fulcrum's own answer, logged by severity.
+pub fn answer(e: ProxyError) -> Response<ProxyBody> {
+    if e.status().is_server_error() {
+        tracing::warn!("{e}");
+    } else {
+        tracing::debug!("{e}");
+    }
+    e.into_response()
+}
+
+/// Runs the route's action; never fails (failures are answers).
+pub async fn respond(facts: &Facts, req: Request<ReqBody>) -> Response<ProxyBody> {
+    match act(facts, req).await {
+        Ok(resp) => resp,
+        Err(e) => answer(e),
+    }
+}
+
+async fn act(facts: &Facts, req: Request<ReqBody>) -> Result<Response<ProxyBody>, ProxyError> {
+    match &facts.route().action {
+        Action::Upstream(u) => forward(facts, *u, req).await,
+        Action::Backends(_) => {
+            let split = facts.snap.routes[facts.route].split.as_ref().expect("built for backends");
+            forward(facts, split.pick(&facts.snap.upstreams), req).await
+        }
+        Action::Redirect(r) => Ok(local::redirect(r, facts, req.uri())),
+        Action::Respond(r) => Ok(local::respond(r)),
+    }
+}
+
+/// Selects a server of `upstream_index` and sends the request there (with retries).
+async fn forward(facts: &Facts, upstream_index: usize, mut req: Request<ReqBody>) -> Result<Response<ProxyBody>, ProxyError> {
+    let snap = &facts.snap;
+    let upgrade = facts.upgrade.clone().map(|value| (value, hyper::upgrade::on(&mut req)));
+    let (mut parts, body) = req.into_parts();
+    let route = facts.route();
+    let upstream = &snap.upstreams[upstream_index];
+    facts.record(|i| i.upstream = Some(upstream_index));
+    let key_input = KeyInput {
+        headers: &parts.headers,
+        path: parts.uri.path(),
+        query: parts.uri.query(),
+        host: facts.host_name(),
+        client_ip: facts.peer.ip(),
+    };
+    // Bounded pools decide and count the request in one step, so
+    // concurrent picks cannot all see the same home under its cap.
+    let admission = upstream.admission();
+    let (server, why) = upstream.select(&key_input)?;
+    let guard = InFlight::start(&upstream.servers[server].load);
+    drop(admission);
+    if let Why::Fallback(f) = why {
+        facts
+            .metrics
+            .hash_key_missing
+            .with_label_values(&[&upstream.name, &f.to_string()])
+            .inc();
+    }
+    let key = snap.access_log.as_ref().and_then(|_| match why {
+        Why::Turn => None,
+        Why::Key(source) => Some(source.to_string()),
+        Why::Fallback(f) => Some(format!("fallback:{f}")),
+    });
+    facts.record(|i| {
+        i.server = Some(server);
+        i.key = key;
+    });
+    let path_and_query = match (&route.path_prefix, route.strip_prefix) {
+        (Some(prefix), true) => {
+            let pq = parts.uri.path_and_query().map_or("/", PathAndQuery::as_str);
+            PathAndQuery::try_from(route::strip_prefix(pq, prefix)).ok()
+        }
+        _ => parts.uri.path_and_query().cloned(),
+    };
+    let path_and_query = path_and_query.unwrap_or_else(|| PathAndQuery::from_static("/"));
+    if facts.te_trailers && upstream.protocol != Protocol::Http1 {
+        parts
+            .headers
+            .insert(http::header::TE, http::HeaderValue::from_static("trailers"));
+    }
+    let limit = snap.config.limits.max_body_bytes;
+    let (body, body_failed) = framing::Watched::new(body);
+    let body = http_body_util::Limited::new(body, usize::try_from(limit).unwrap_or(usize::MAX));
+    let retry = upstream.retries > 0 && upstream.servers.len() > 1 && upgrade.is_none();
+    let routed = Routed {
+        facts,
+        upstream: upstream_index,
+        server,
+        parts,
+        path_and_query,
+        body: SendBody::new(body),
+        retry,
+        body_failed,
+        guard,
+    };
+    let (mut resp, guard, lease) = attempt::send(routed).await?;
+    guard.response_head();
+    if resp.status() == http::StatusCode::SWITCHING_PROTOCOLS {
+        let server = facts.info().server.unwrap_or(server);
+        let (name, id) = (upstream.name.clone(), upstream.servers[server].id.clone());
+        let Some((_, client_side)) = upgrade else {
+            return Err(ProxyError::BadResponse {
+                upstream: name,
+                server: id,
+                cause: "101 without an upgrade request".into(),
+            });
+        };
+        upgrade::tunnel(
+            client_side,
+            hyper::upgrade::on(&mut resp),
+            format!("upstream {name} server {id}"),
+        );
+        let (parts, body) = resp.into_parts();
+        return Ok(Response::from_parts(parts, ProxyBody::upstream(body, guard, lease)));
+    }
+    let (mut parts, body) = resp.into_parts();
+    super::headers::remove_hop_by_hop(&mut parts.headers);
+    Ok(Response::from_parts(parts, ProxyBody::upstream(body, guard, lease)))
+}

@@ -1,0 +1,72 @@
+//! The downstream request body on its way upstream: hyper's body, streamed,
+//! with an optional copy taken for a mirror (at most the mirror's limit;
+//! the copy never holds the body back).
+
+use crate::policy::mirror::Copy;
+use bytes::Bytes;
+use http_body::{Body, Frame, SizeHint};
+use hyper::body::Incoming;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+/// A request body, as every stage of the request path sees it.
+#[derive(Debug)]
+pub struct ReqBody {
+    inner: Incoming,
+    copy: Option<Copy>,
+}
+
+impl ReqBody {
+    pub fn new(inner: Incoming) -> Self {
+        Self { inner, copy: None }
+    }
+
+    /// Copies the body into `copy` as it streams; the copy is handed over
+    /// when the body ends, or given up when it grows past its limit.
+    pub fn copy_into(&mut self, copy: Copy) {
+        self.copy = Some(copy);
+    }
+}
+
+impl Body for ReqBody {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.inner).poll_frame(cx);
+        if let Some(copy) = this.copy.as_mut() {
+            match &polled {
+                Poll::Ready(Some(Ok(frame))) => {
+                    if let Some(data) = frame.data_ref() {
+                        if !copy.push(data) {
+                            this.copy = None;
+                        }
+                    }
+                    // a sender may stop polling once the body says it has ended
+                    if this.inner.is_end_stream() {
+                        if let Some(copy) = this.copy.take() {
+                            copy.finish();
+                        }
+                    }
+                }
+                Poll::Ready(None) => {
+                    if let Some(copy) = this.copy.take() {
+                        copy.finish();
+                    }
+                }
+                Poll::Ready(Some(Err(_))) => this.copy = None,
+                Poll::Pending => {}
+            }
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
