@@ -33,6 +33,8 @@ pub struct Entry {
     pub bytes: u64,
     /// Hash key source used, e.g. `header:x-user` or `fallback:random`.
     pub key: Option<String>,
+    /// With `request_id` on.
+    pub request_id: Option<String>,
 }
 
 enum Msg {
@@ -165,10 +167,14 @@ fn write_line(out: &mut String, e: &Entry, format: LogFormat) {
                 e.duration_ms, e.bytes
             );
             q(out, key);
+            if let Some(id) = &e.request_id {
+                out.push_str(",\"request_id\":");
+                q(out, id);
+            }
             out.push_str("}\n");
         }
         LogFormat::Text => {
-            let _ = writeln!(
+            let _ = write!(
                 out,
                 "{time} {} \"{} {}{}\" {} route={} upstream={} server={} {:.3}ms {}B key={}",
                 e.client,
@@ -183,6 +189,10 @@ fn write_line(out: &mut String, e: &Entry, format: LogFormat) {
                 e.bytes,
                 dash(key)
             );
+            if let Some(id) = &e.request_id {
+                let _ = write!(out, " request_id={id}");
+            }
+            out.push('\n');
         }
     }
 }
@@ -252,6 +262,7 @@ mod tests {
             duration_ms: 1.5,
             bytes: 42,
             key: Some("header:x-user".into()),
+            request_id: Some("abc".into()),
         };
         let j: serde_json::Value = serde_json::from_str(&line(&e, LogFormat::Json)).unwrap();
         for field in [
@@ -271,9 +282,10 @@ mod tests {
             assert!(j.get(field).is_some(), "{field} missing");
         }
         assert_eq!(j["key"], "header:x-user");
+        assert_eq!(j["request_id"], "abc");
         assert_eq!(
             line(&e, LogFormat::Text),
-            "1970-01-01T00:00:00.000Z 10.0.0.1:5000 \"GET a.example/x?y=1\" 200 route=api upstream=api server=10.0.0.9:80 1.500ms 42B key=header:x-user"
+            "1970-01-01T00:00:00.000Z 10.0.0.1:5000 \"GET a.example/x?y=1\" 200 route=api upstream=api server=10.0.0.9:80 1.500ms 42B key=header:x-user request_id=abc"
         );
     }
 }

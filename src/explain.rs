@@ -119,7 +119,11 @@ pub fn explain_in(
                 .iter()
                 .map(|b| format!("{} {}/{total}", upstreams[b.upstream].name, b.weight))
                 .collect();
-            split_note = Some(format!("backends split {}; this request: {}", shares.join(", "), upstreams[pick].name));
+            split_note = Some(format!(
+                "backends split {}; this request: {}",
+                shares.join(", "),
+                upstreams[pick].name
+            ));
             pick
         }
         Action::Redirect(r) => {
@@ -135,7 +139,11 @@ pub fn explain_in(
         }
         Action::Respond(r) => {
             out.status = r.status.as_u16();
-            out.why = format!("fixed response {} of {} bytes, no upstream contacted", r.status.as_u16(), r.body.len());
+            out.why = format!(
+                "fixed response {} of {} bytes, no upstream contacted",
+                r.status.as_u16(),
+                r.body.len()
+            );
             return out;
         }
     };

@@ -186,7 +186,11 @@ mod tests {
         let r = Router::new(vec![exact, re, q, route("any", None, None)]);
         let (g, h) = (Method::GET, HeaderMap::new());
         assert_eq!(find(&r, &g, None, "/login", &h), Some("exact"));
-        assert_eq!(find(&r, &g, None, "/login?x=1", &h), Some("exact"), "the query is not the path");
+        assert_eq!(
+            find(&r, &g, None, "/login?x=1", &h),
+            Some("exact"),
+            "the query is not the path"
+        );
         assert_eq!(find(&r, &g, None, "/login/", &h), Some("any"));
         assert_eq!(find(&r, &g, None, "/users/42", &h), Some("re"));
         assert_eq!(find(&r, &g, None, "/users/42x", &h), Some("any"));

@@ -25,7 +25,10 @@ pub(super) fn validate_action(
     ];
     match given.iter().filter(|g| **g).count() {
         0 => {
-            cx.err(&format!("{path}.upstream"), format!("a route needs one action: {ACTIONS}"));
+            cx.err(
+                &format!("{path}.upstream"),
+                format!("a route needs one action: {ACTIONS}"),
+            );
             return None;
         }
         1 => {}
@@ -58,12 +61,18 @@ fn backends(cx: &mut Ctx, path: &str, list: Vec<super::schema::RawBackend>, know
         let weight = match b.weight.unwrap_or(1) {
             w @ 0..=1000 => w as u32,
             w => {
-                cx.err(&format!("{path}[{i}].weight"), format!("{w} is out of range: an integer 0..=1000"));
+                cx.err(
+                    &format!("{path}[{i}].weight"),
+                    format!("{w} is out of range: an integer 0..=1000"),
+                );
                 0
             }
         };
         if out.iter().any(|o| o.upstream == upstream) && known.upstreams.iter().any(|u| u.name == b.upstream) {
-            cx.err(&format!("{path}[{i}].upstream"), format!("`{}` is listed twice", b.upstream));
+            cx.err(
+                &format!("{path}[{i}].upstream"),
+                format!("`{}` is listed twice", b.upstream),
+            );
         }
         out.push(Backend { upstream, weight });
     }
@@ -103,7 +112,10 @@ fn redirect(cx: &mut Ctx, path: &str, r: RawRedirect, match_prefix: Option<&str>
         (Some(p), None) => Some(RedirectPath::Full(p)),
         (None, Some(p)) => {
             if match_prefix.is_none() {
-                cx.err(&format!("{path}.path_prefix"), "needs match.path_prefix (the part it replaces)");
+                cx.err(
+                    &format!("{path}.path_prefix"),
+                    "needs match.path_prefix (the part it replaces)",
+                );
             }
             Some(RedirectPath::Prefix(p))
         }
@@ -117,7 +129,10 @@ fn redirect(cx: &mut Ctx, path: &str, r: RawRedirect, match_prefix: Option<&str>
     let status = match r.status.unwrap_or(302) {
         s @ (301 | 302 | 303 | 307 | 308) => StatusCode::from_u16(s as u16).expect("a redirect status"),
         s => {
-            cx.err(&format!("{path}.status"), format!("{s} is not 301, 302, 303, 307 or 308"));
+            cx.err(
+                &format!("{path}.status"),
+                format!("{s} is not 301, 302, 303, 307 or 308"),
+            );
             StatusCode::FOUND
         }
     };

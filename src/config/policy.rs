@@ -99,7 +99,10 @@ fn rewrite(cx: &mut Ctx, path: &str, r: RawRewrite, match_prefix: Option<&str>) 
         }
         (Some(p), None) => match match_prefix {
             None => {
-                cx.err(&format!("{path}.path_prefix"), "needs match.path_prefix (the part it replaces)");
+                cx.err(
+                    &format!("{path}.path_prefix"),
+                    "needs match.path_prefix (the part it replaces)",
+                );
                 None
             }
             Some(_) if !p.starts_with('/') => {
@@ -129,9 +132,14 @@ fn rules(cx: &mut Ctx, path: &str, raw: RawHeaderRules, request_id: bool) -> Hea
     for (key, map, into_add) in [("set", raw.set, false), ("add", raw.add, true)] {
         for (name, value) in map.unwrap_or_default() {
             let at = format!("{path}.{key}.{name}");
-            let Some(name) = header_name(cx, &at, &name) else { continue };
+            let Some(name) = header_name(cx, &at, &name) else {
+                continue;
+            };
             if framing_header(&name) {
-                cx.err(&at, format!("`{name}` is hop-by-hop or framing; fulcrum sets it itself"));
+                cx.err(
+                    &at,
+                    format!("`{name}` is hop-by-hop or framing; fulcrum sets it itself"),
+                );
                 continue;
             }
             if let Some(t) = template(cx, &at, &value, request_id) {
@@ -145,7 +153,9 @@ fn rules(cx: &mut Ctx, path: &str, raw: RawHeaderRules, request_id: bool) -> Hea
     }
     for (i, name) in raw.remove.unwrap_or_default().into_iter().enumerate() {
         let at = format!("{path}.remove[{i}]");
-        let Some(name) = header_name(cx, &at, &name) else { continue };
+        let Some(name) = header_name(cx, &at, &name) else {
+            continue;
+        };
         if [header::HOST, header::CONTENT_LENGTH, header::TRANSFER_ENCODING].contains(&name) {
             cx.err(&at, format!("`{name}` frames the message and cannot be removed"));
             continue;
@@ -179,7 +189,10 @@ pub(super) fn template(cx: &mut Ctx, path: &str, value: &str, request_id: bool) 
             continue;
         }
         let Some(end) = rest.strip_prefix("${").and_then(|r| r.find('}')) else {
-            cx.err(path, "a lone `$`: write $$ for a dollar sign, or ${client_ip}, ${host}, ${scheme}, ${request_id}");
+            cx.err(
+                path,
+                "a lone `$`: write $$ for a dollar sign, or ${client_ip}, ${host}, ${scheme}, ${request_id}",
+            );
             return None;
         };
         let name = &rest[2..2 + end];
@@ -231,13 +244,21 @@ fn compress(cx: &mut Ctx, path: &str, value: Value) -> Option<Compress> {
         other => cx.de::<RawCompress>(other, path)?,
     };
     let mut algorithms = Vec::new();
-    for (i, a) in raw.algorithms.unwrap_or_else(|| vec!["br".into(), "gzip".into()]).iter().enumerate() {
+    for (i, a) in raw
+        .algorithms
+        .unwrap_or_else(|| vec!["br".into(), "gzip".into()])
+        .iter()
+        .enumerate()
+    {
         let e = match a.as_str() {
             "br" => Encoding::Br,
             "gzip" => Encoding::Gzip,
             "zstd" => Encoding::Zstd,
             other => {
-                cx.err(&format!("{path}.algorithms[{i}]"), format!("`{other}` is not br, gzip or zstd"));
+                cx.err(
+                    &format!("{path}.algorithms[{i}]"),
+                    format!("`{other}` is not br, gzip or zstd"),
+                );
                 continue;
             }
         };
@@ -271,10 +292,17 @@ fn media_types(cx: &mut Ctx, path: &str, list: Vec<String>) -> Vec<String> {
     let mut out = Vec::new();
     for (i, t) in list.into_iter().enumerate() {
         let t = t.trim().to_ascii_lowercase();
-        let token = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$&-^_.+".contains(&b));
+        let token = |s: &str| {
+            !s.is_empty()
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"!#$&-^_.+".contains(&b))
+        };
         match t.split_once('/') {
             Some((a, b)) if token(a) && (b == "*" || token(b)) => out.push(t),
-            _ => cx.err(&format!("{path}[{i}]"), format!("`{t}` is not a media type such as text/html or text/*")),
+            _ => cx.err(
+                &format!("{path}[{i}]"),
+                format!("`{t}` is not a media type such as text/html or text/*"),
+            ),
         }
     }
     out

@@ -104,10 +104,16 @@ fn validate_route(cx: &mut Ctx, path: &str, i: usize, mut raw: RawRoute, known: 
     let methods = methods(cx, &format!("{mpath}.methods"), m.methods.clone().unwrap_or_default());
     Some(RouteConfig {
         label: raw.name.unwrap_or_else(|| i.to_string()),
-        host: m.host.as_ref().and_then(|h| host_match(cx, &format!("{mpath}.host"), h)),
+        host: m
+            .host
+            .as_ref()
+            .and_then(|h| host_match(cx, &format!("{mpath}.host"), h)),
         path_prefix,
         path: exact_path(cx, &format!("{mpath}.path"), m.path.as_deref()),
-        path_regex: m.path_regex.as_deref().and_then(|r| regex(cx, &format!("{mpath}.path_regex"), r)),
+        path_regex: m
+            .path_regex
+            .as_deref()
+            .and_then(|r| regex(cx, &format!("{mpath}.path_regex"), r)),
         query: m.query.clone().unwrap_or_default().into_iter().collect(),
         headers: headers(cx, &format!("{mpath}.headers"), m.headers.clone().unwrap_or_default()),
         methods,
@@ -120,7 +126,10 @@ fn validate_route(cx: &mut Ctx, path: &str, i: usize, mut raw: RawRoute, known: 
 fn exact_path(cx: &mut Ctx, path: &str, value: Option<&str>) -> Option<String> {
     let p = value?;
     if !p.starts_with('/') || p.contains('?') {
-        cx.err(path, format!("`{p}` must start with / and have no query (match the query with match.query)"));
+        cx.err(
+            path,
+            format!("`{p}` must start with / and have no query (match the query with match.query)"),
+        );
         return None;
     }
     Some(p.to_string())
@@ -136,7 +145,7 @@ pub(super) fn regex(cx: &mut Ctx, path: &str, pattern: &str) -> Option<Regex> {
         let at = e.span().start;
         cx.err(
             path,
-            format!("invalid regex `{pattern}` at position {}: {}", at.column, e.kind()),
+            format!("invalid regex `{pattern}` at column {}: {}", at.column, e.kind()),
         );
         return None;
     }

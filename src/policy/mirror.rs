@@ -130,7 +130,11 @@ fn mirror(sh: &Arc<Shared>, req: &mut Request<ReqBody>) {
     }
     let head = Head {
         method: req.method().clone(),
-        pq: req.uri().path_and_query().cloned().unwrap_or_else(|| PathAndQuery::from_static("/")),
+        pq: req
+            .uri()
+            .path_and_query()
+            .cloned()
+            .unwrap_or_else(|| PathAndQuery::from_static("/")),
         headers: req.headers().clone(),
     };
     let body = if req.body().is_end_stream() {

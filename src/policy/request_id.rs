@@ -44,7 +44,10 @@ mod tests {
         h.insert(&name, HeaderValue::from_static("has space"));
         let new = take(&name, &mut h);
         assert_eq!(new.len(), 32);
-        assert!(new.as_bytes().iter().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
+        assert!(new
+            .as_bytes()
+            .iter()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
         assert_eq!(h[&name], new);
         let long = "a".repeat(201);
         h.insert(&name, HeaderValue::from_str(&long).unwrap());

@@ -36,7 +36,10 @@ async fn act(facts: &Facts, req: Request<ReqBody>) -> Result<Response<ProxyBody>
     match &facts.route().action {
         Action::Upstream(u) => forward(facts, *u, req).await,
         Action::Backends(_) => {
-            let split = facts.snap.routes[facts.route].split.as_ref().expect("built for backends");
+            let split = facts.snap.routes[facts.route]
+                .split
+                .as_ref()
+                .expect("built for backends");
             forward(facts, split.pick(&facts.snap.upstreams), req).await
         }
         Action::Redirect(r) => Ok(local::redirect(r, facts, req.uri())),
@@ -45,7 +48,11 @@ async fn act(facts: &Facts, req: Request<ReqBody>) -> Result<Response<ProxyBody>
 }
 
 /// Selects a server of `upstream_index` and sends the request there (with retries).
-async fn forward(facts: &Facts, upstream_index: usize, mut req: Request<ReqBody>) -> Result<Response<ProxyBody>, ProxyError> {
+async fn forward(
+    facts: &Facts,
+    upstream_index: usize,
+    mut req: Request<ReqBody>,
+) -> Result<Response<ProxyBody>, ProxyError> {
     let snap = &facts.snap;
     let upgrade = facts.upgrade.clone().map(|value| (value, hyper::upgrade::on(&mut req)));
     let (mut parts, body) = req.into_parts();

@@ -17,6 +17,8 @@ pub struct Info {
     /// The hash key source used (`header:x-user`, `fallback:random`); only
     /// filled when an access log is on.
     pub key: Option<String>,
+    /// The request ID, when `request_id` is on and an access log is.
+    pub request_id: Option<String>,
 }
 
 impl Info {
@@ -82,6 +84,7 @@ impl Drop for Done {
             duration_ms: elapsed.as_secs_f64() * 1000.0,
             bytes: self.bytes,
             key: self.info.key.take(),
+            request_id: self.info.request_id.take(),
         });
     }
 }

@@ -32,7 +32,8 @@ pub async fn forward(a: Arrival, req: Request<Incoming>) -> (Response<ProxyBody>
         let value = crate::policy::request_id::take(&cfg.header, &mut parts.headers);
         (cfg.header.clone(), value)
     });
-    let (mut resp, info) = match admit(&a, &parts) {
+    let logged = a.snap.access_log.is_some();
+    let (mut resp, mut info) = match admit(&a, &parts) {
         Err(e) => (action::answer(e), Info::default()),
         Ok(route) => {
             let facts = prepare(a, route, &mut parts, id.as_ref().map(|(_, v)| v.clone()));
@@ -41,6 +42,9 @@ pub async fn forward(a: Arrival, req: Request<Incoming>) -> (Response<ProxyBody>
         }
     };
     if let Some((name, value)) = id {
+        if logged {
+            info.request_id = value.to_str().ok().map(str::to_string);
+        }
         resp.headers_mut().insert(name, value);
     }
     (resp, info)
@@ -86,12 +90,7 @@ fn admit(a: &Arrival, parts: &http::request::Parts) -> Result<usize, ProxyError>
 /// The facts of a routed request, and the headers every upstream request
 /// carries (hop-by-hop removed, `X-Forwarded-*` added); route policies and
 /// the action then see the request as it will leave.
-fn prepare(
-    a: Arrival,
-    route: usize,
-    parts: &mut http::request::Parts,
-    request_id: Option<http::HeaderValue>,
-) -> Facts {
+fn prepare(a: Arrival, route: usize, parts: &mut http::request::Parts, request_id: Option<http::HeaderValue>) -> Facts {
     let upgrade = (parts.version == Version::HTTP_11)
         .then(|| upgrade::requested(&parts.headers))
         .flatten();

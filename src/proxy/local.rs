@@ -19,11 +19,21 @@ pub fn respond(r: &Respond) -> Response<ProxyBody> {
 
 /// A redirect to the absolute `Location` that `r` makes of this request.
 pub fn redirect(r: &Redirect, facts: &Facts, uri: &Uri) -> Response<ProxyBody> {
-    let location = location(r, facts.scheme, facts.host_name(), facts.host_port(), uri, facts.route().path_prefix.as_deref());
+    let location = location(
+        r,
+        facts.scheme,
+        facts.host_name(),
+        facts.host_port(),
+        uri,
+        facts.route().path_prefix.as_deref(),
+    );
     let mut resp = Response::new(ProxyBody::text(format!("{} {location}\n", r.status)));
     *resp.status_mut() = r.status;
     let h = resp.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
     if let Ok(v) = HeaderValue::from_str(&location) {
         h.insert(header::LOCATION, v);
     }
@@ -45,7 +55,10 @@ pub fn location(
     // a new scheme brings its default port; otherwise the request's is kept
     let port = r.port.or(if r.scheme.is_some() { None } else { port });
     let default = if scheme == "https" { 443 } else { 80 };
-    let port = port.filter(|p| *p != default).map(|p| format!(":{p}")).unwrap_or_default();
+    let port = port
+        .filter(|p| *p != default)
+        .map(|p| format!(":{p}"))
+        .unwrap_or_default();
     let (path, query) = match &r.path {
         None => (uri.path().to_string(), uri.query()),
         Some(RedirectPath::Full(p)) => (p.clone(), uri.query()),
@@ -88,18 +101,37 @@ mod tests {
     #[test]
     fn each_part_is_kept_or_replaced() {
         let https = r(Some("https"), None, None, None);
-        assert_eq!(loc(&https, Some(8080), "/x?q=1"), "https://a.example/x?q=1", "new scheme, default port");
-        assert_eq!(loc(&r(None, None, None, None), Some(8080), "/x"), "http://a.example:8080/x");
+        assert_eq!(
+            loc(&https, Some(8080), "/x?q=1"),
+            "https://a.example/x?q=1",
+            "new scheme, default port"
+        );
+        assert_eq!(
+            loc(&r(None, None, None, None), Some(8080), "/x"),
+            "http://a.example:8080/x"
+        );
         assert_eq!(loc(&r(None, None, None, None), Some(80), "/x"), "http://a.example/x");
-        assert_eq!(loc(&r(None, Some("b.example"), None, None), None, "/x"), "http://b.example/x");
-        assert_eq!(loc(&r(Some("https"), None, Some(8443), None), None, "/"), "https://a.example:8443/");
-        assert_eq!(loc(&r(Some("https"), None, Some(443), None), None, "/"), "https://a.example/");
+        assert_eq!(
+            loc(&r(None, Some("b.example"), None, None), None, "/x"),
+            "http://b.example/x"
+        );
+        assert_eq!(
+            loc(&r(Some("https"), None, Some(8443), None), None, "/"),
+            "https://a.example:8443/"
+        );
+        assert_eq!(
+            loc(&r(Some("https"), None, Some(443), None), None, "/"),
+            "https://a.example/"
+        );
         let full = r(None, None, None, Some(RedirectPath::Full("/new".into())));
         assert_eq!(loc(&full, None, "/old/x?q=1"), "http://a.example/new?q=1");
         let full_q = r(None, None, None, Some(RedirectPath::Full("/new?a=b".into())));
         assert_eq!(loc(&full_q, None, "/old/x?q=1"), "http://a.example/new?a=b");
         let prefix = r(None, None, None, Some(RedirectPath::Prefix("/v2/".into())));
-        assert_eq!(loc(&prefix, None, "/old/users/7?q=1"), "http://a.example/v2/users/7?q=1");
+        assert_eq!(
+            loc(&prefix, None, "/old/users/7?q=1"),
+            "http://a.example/v2/users/7?q=1"
+        );
         let bare = r(None, None, None, Some(RedirectPath::Prefix("/".into())));
         assert_eq!(loc(&bare, None, "/old/"), "http://a.example/");
     }

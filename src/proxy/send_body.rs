@@ -32,7 +32,10 @@ impl SendBody {
 
     /// No body (a resent copy of a request that had none).
     pub fn empty() -> Self {
-        Self { inner: None, full: None }
+        Self {
+            inner: None,
+            full: None,
+        }
     }
 
     /// A body already in memory.

@@ -161,9 +161,13 @@ async fn handle(
         headers: req.headers().clone(),
     });
     let path = req.uri().path().to_string();
+    let query = req.uri().query().unwrap_or("").to_string();
     if let Some(n) = path.strip_prefix("/big/") {
         let total: u64 = n.parse().unwrap();
-        return Ok(Response::new(pattern_body(total)));
+        return Ok(decorate(Response::new(pattern_body(total)), &query));
+    }
+    if let Some(n) = path.strip_prefix("/doc/") {
+        return Ok(decorate(text(doc(n.parse().unwrap())), &query));
     }
     if path == "/sha" {
         let mut body = req.into_body();
@@ -198,10 +202,52 @@ async fn handle(
     if let Some(ms) = path.strip_prefix("/sleep/") {
         tokio::time::sleep(Duration::from_millis(ms.parse().unwrap())).await;
     }
-    let mut resp = text(name.clone());
+    let mut resp = decorate(text(name.clone()), &query);
     resp.headers_mut().insert("x-backend", name.parse().unwrap());
     resp.headers_mut().insert("keep-alive", "timeout=5".parse().unwrap());
     Ok(resp)
+}
+
+/// `n` bytes of compressible text (lines that repeat with a counter).
+pub fn doc(n: usize) -> String {
+    let mut out = String::with_capacity(n + 64);
+    let mut i = 0;
+    while out.len() < n {
+        out.push_str(&format!("line {i}: the quick brown fox jumps over the lazy dog\n"));
+        i += 1;
+    }
+    out.truncate(n);
+    out
+}
+
+/// Query parameters shape the response: `type=` its content type,
+/// `status=` its status, `h.NAME=VALUE` any header.
+fn decorate(mut resp: Response<BoxBody>, query: &str) -> Response<BoxBody> {
+    for (k, v) in form_urlencoded_pairs(query) {
+        if k == "type" {
+            resp.headers_mut().insert("content-type", v.parse().unwrap());
+        } else if k == "status" {
+            *resp.status_mut() = http::StatusCode::from_u16(v.parse().unwrap()).unwrap();
+        } else if let Some(name) = k.strip_prefix("h.") {
+            resp.headers_mut().append(
+                http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                v.parse().unwrap(),
+            );
+        }
+    }
+    resp
+}
+
+fn form_urlencoded_pairs(q: &str) -> Vec<(String, String)> {
+    q.split('&')
+        .filter_map(|p| p.split_once('='))
+        .map(|(k, v)| {
+            (
+                k.to_string(),
+                v.replace("%20", " ").replace("%2F", "/").replace("%22", "\""),
+            )
+        })
+        .collect()
 }
 
 fn text(s: String) -> Response<BoxBody> {

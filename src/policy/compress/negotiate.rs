@@ -134,11 +134,29 @@ mod tests {
         let c = cfg();
         let json = with(&[("content-type", "application/json; charset=utf-8")]);
         assert!(eligible(&c, StatusCode::OK, &json, Some(5000)));
-        assert!(eligible(&c, StatusCode::OK, &json, None), "unknown length counts as large");
+        assert!(
+            eligible(&c, StatusCode::OK, &json, None),
+            "unknown length counts as large"
+        );
         assert!(!eligible(&c, StatusCode::OK, &json, Some(100)), "under min_bytes");
-        assert!(eligible(&c, StatusCode::OK, &with(&[("content-type", "text/html")]), None));
-        assert!(!eligible(&c, StatusCode::OK, &with(&[("content-type", "image/png")]), None));
-        assert!(!eligible(&c, StatusCode::OK, &with(&[("content-type", "text/event-stream")]), None));
+        assert!(eligible(
+            &c,
+            StatusCode::OK,
+            &with(&[("content-type", "text/html")]),
+            None
+        ));
+        assert!(!eligible(
+            &c,
+            StatusCode::OK,
+            &with(&[("content-type", "image/png")]),
+            None
+        ));
+        assert!(!eligible(
+            &c,
+            StatusCode::OK,
+            &with(&[("content-type", "text/event-stream")]),
+            None
+        ));
         assert!(!eligible(&c, StatusCode::OK, &HeaderMap::new(), None), "no type");
         for s in [101, 204, 206, 304] {
             assert!(!eligible(&c, StatusCode::from_u16(s).unwrap(), &json, None), "{s}");
@@ -151,6 +169,9 @@ mod tests {
             types: vec!["application/xml".into()],
             ..cfg()
         };
-        assert!(!eligible(&only, StatusCode::OK, &json, None), "a types list replaces the default");
+        assert!(
+            !eligible(&only, StatusCode::OK, &json, None),
+            "a types list replaces the default"
+        );
     }
 }
