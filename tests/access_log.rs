@@ -55,6 +55,33 @@ async fn json_lines_carry_every_field_one_per_request() {
     assert!(lb.shutdown().await);
 }
 
+#[tokio::test]
+async fn request_ids_and_fulcrum_made_answers_are_logged() {
+    let b = spawn_backend("b").await;
+    let yaml = "listeners: [{ address: \"{LISTEN}\" }]\naccess_log: { path: access.log, format: json }\nrequest_id: { header: x-trace-id }\nupstreams:\n  api: { servers: [{ address: \"{b0}\" }] }\nroutes:\n  - { name: moved, match: { path: /old }, redirect: { path: /new } }\n  - { name: api, upstream: api }\n";
+    let lb = spawn_lb_file(yaml, &[&b]).await;
+    let log = lb.dir.0.join("access.log");
+    let c = client();
+    let kept = send(&c, lb.addr, "GET", "/x", &[("x-trace-id", "trace-7")]).await;
+    assert_eq!(kept.headers["x-trace-id"], "trace-7");
+    let moved = send(&c, lb.addr, "GET", "/old", &[]).await;
+    assert_eq!(moved.status, 302);
+    eventually(Duration::from_secs(10), || (lines(&log).len() == 2).then_some(())).await;
+    let parsed: Vec<serde_json::Value> = lines(&log).iter().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(parsed[0]["request_id"], "trace-7");
+    assert_eq!(b.seen()[0].headers["x-trace-id"], "trace-7");
+    assert_eq!(parsed[1]["request_id"], moved.headers["x-trace-id"].to_str().unwrap());
+    assert_eq!(
+        (parsed[1]["route"].as_str(), parsed[1]["status"].as_u64()),
+        (Some("moved"), Some(302))
+    );
+    assert_eq!(
+        (parsed[1]["upstream"].as_str(), parsed[1]["server"].as_str()),
+        (Some(""), Some(""))
+    );
+    assert!(lb.shutdown().await);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigusr1_reopens_the_file_after_rotation() {
     let b = spawn_backend("b").await;

@@ -15,6 +15,8 @@ use std::collections::BTreeMap;
 pub struct RawListener {
     pub address: String,
     pub tls: Option<Value>,
+    /// SPEC §2.5, not built yet.
+    pub proxy_protocol: Option<Value>,
 }
 
 /// `admin`.
@@ -58,6 +60,10 @@ pub struct RawUpstream {
     pub discovery: Option<RawDiscovery>,
     pub timeouts: Option<RawTimeouts>,
     pub retries: Option<RawRetries>,
+    // SPEC §2.4, not built yet: rejected with "not supported yet".
+    pub max_in_flight: Option<Value>,
+    pub queue: Option<Value>,
+    pub slow_start: Option<Value>,
 }
 
 /// `upstreams.*.health_check`.
@@ -120,6 +126,8 @@ pub struct RawDiscovery {
 #[serde(deny_unknown_fields)]
 pub struct RawRetries {
     pub attempts: Option<Value>,
+    /// SPEC §2.4, not built yet.
+    pub budget: Option<Value>,
 }
 
 /// `upstreams.*.timeouts`.

@@ -52,6 +52,17 @@ pub(super) fn validate_upstreams(cx: &mut Ctx, value: Option<Value>) -> Vec<Upst
 
 fn upstream(cx: &mut Ctx, path: &str, name: String, raw: RawUpstream) -> Option<UpstreamConfig> {
     let before = cx.problems.len();
+    let budget = raw.retries.as_ref().is_some_and(|r| r.budget.is_some());
+    for (key, set) in [
+        ("max_in_flight", raw.max_in_flight.is_some()),
+        ("queue", raw.queue.is_some()),
+        ("slow_start", raw.slow_start.is_some()),
+        ("retries.budget", budget),
+    ] {
+        if set {
+            cx.err(&format!("{path}.{key}"), "not supported yet");
+        }
+    }
     let discovery = raw
         .discovery
         .map_or_else(DiscoveryConfig::default, |d| discovery(cx, path, d));

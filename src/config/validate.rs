@@ -135,6 +135,7 @@ pub(super) fn validate(root: Value, base: &std::path::Path) -> (Option<Config>, 
             }
             "access_log" => access_log = validate_access_log(&mut cx, v),
             "request_id" => request_id = super::policy::request_id(&mut cx, v),
+            "rate_limits" | "error_pages" => cx.err(&key, "not supported yet"),
             other => cx.err(other, format!("unknown key; expected one of: {}", TOP_KEYS.join(", "))),
         }
     }
@@ -222,6 +223,9 @@ fn validate_listeners(cx: &mut Ctx, value: Option<Value>) -> Vec<ListenerConfig>
         let Some(raw) = cx.de::<RawListener>(item, &path) else {
             continue;
         };
+        if raw.proxy_protocol.is_some() {
+            cx.err(&format!("{path}.proxy_protocol"), "not supported yet");
+        }
         let tpath = format!("{path}.tls");
         let tls = raw
             .tls

@@ -9,7 +9,7 @@ pub mod prom;
 pub mod tls;
 
 pub use backend::{spawn_backend, spawn_slow_backend, Backend, Recorded};
-pub use client::{client, h2_client, raw_exchange, send, Reply};
+pub use client::{client, h2_client, raw_exchange, send, Reply, TestClient};
 
 use fulcrum::server::Server;
 use std::net::SocketAddr;

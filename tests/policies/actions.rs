@@ -244,3 +244,50 @@ routes:
     let text = c.to_string();
     assert!(text.contains("action: backends") && text.contains("policies: response_headers, timeout, compress"));
 }
+
+#[tokio::test]
+async fn lookup_shows_the_live_action() {
+    let (v1, v2) = (spawn_backend("v1").await, spawn_backend("v2").await);
+    let yaml = r#"
+listeners: [{ address: "{LISTEN}" }]
+admin: { address: "127.0.0.1:0" }
+upstreams:
+  v1: { servers: [{ address: "{b0}" }] }
+  v2: { servers: [{ address: "{b1}" }] }
+routes:
+  - match: { path: /maint }
+    respond: { status: 503, body: "later" }
+  - backends: [{ upstream: v1, weight: 1 }, { upstream: v2, weight: 3 }]
+    request_headers: { set: { x-a: b } }
+"#;
+    let lb = spawn_lb_file(yaml, &[&v1, &v2]).await;
+    let cl = client();
+    let get = |q: &'static str| {
+        let cl = cl.clone();
+        let admin = lb.admin.unwrap();
+        async move { serde_json::from_str::<serde_json::Value>(&send(&cl, admin, "GET", q, &[]).await.body).unwrap() }
+    };
+    let m = get("/lookup?path=/maint").await;
+    assert_eq!(
+        (m["status"].as_u64(), m["action"].as_str()),
+        (Some(503), Some("respond"))
+    );
+    let b = get("/lookup?path=/x").await;
+    assert_eq!(b["action"], "backends");
+    assert_eq!(b["upstream"], "v2");
+    assert_eq!(b["policies"], serde_json::json!(["request_headers"]));
+    // asking does not move the live split: 1 of every 4 still goes to v1
+    for _ in 0..3 {
+        get("/lookup?path=/x").await;
+    }
+    let bodies: Vec<String> = futures_seq(&cl, lb.addr, 8).await;
+    assert_eq!(bodies.iter().filter(|b| *b == "v1").count(), 2, "{bodies:?}");
+}
+
+async fn futures_seq(cl: &TestClient, addr: std::net::SocketAddr, n: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    for _ in 0..n {
+        out.push(send(cl, addr, "GET", "/x", &[]).await.body);
+    }
+    out
+}

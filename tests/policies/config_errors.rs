@@ -130,6 +130,17 @@ fn bad_routes_are_named_with_path_and_line() {
         let got = errors(&with_route(route));
         assert!(got.contains(want), "{route}\nwant: {want}\ngot: {got}");
     }
+    let upstream =
+        with_route("{ upstream: web }").replace("web: {", "web: { max_in_flight: 5, retries: { budget: 20% },");
+    let got = errors(&upstream);
+    assert!(
+        got.contains("upstreams.web.max_in_flight (line 3): not supported yet"),
+        "{got}"
+    );
+    assert!(
+        got.contains("upstreams.web.retries.budget (line 3): not supported yet"),
+        "{got}"
+    );
     let long = format!("{{ match: {{ path_regex: '{}' }}, upstream: web }}", "a".repeat(1001));
     assert!(errors(&with_route(&long)).contains("longer than 1000 characters"));
 }
