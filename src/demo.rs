@@ -61,6 +61,10 @@ pub fn curl_examples(listener: SocketAddr) -> String {
          \x20 for i in 1 2 3 4 5 6 7; do curl -s http://{listener}/; done\n\
          \x20 # consistent hash on x-user-id: the same user always reaches the same server\n\
          \x20 for u in alice alice bob bob carol carol; do curl -s -H \"x-user-id: $u\" -H 'Host: api.example.com' http://{listener}/api/whoami; done\n\
+         \x20 # answered by fulcrum itself (no backend), with a request ID\n\
+         \x20 curl -si http://{listener}/healthz\n\
+         \x20 # a redirect: 301 to an absolute Location, query kept\n\
+         \x20 curl -si 'http://{listener}/old/page?x=1'\n\
          \x20 # no route matches a DELETE: 404\n\
          \x20 curl -si -X DELETE http://{listener}/\n"
     )

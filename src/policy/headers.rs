@@ -3,13 +3,12 @@
 //! from the request's facts. Request rules run after fulcrum's own
 //! `X-Forwarded-*` headers; response rules see every answer of the route.
 
-use super::future::{After, Then};
+use super::future::After;
+use super::stage::{OnRequest, OnResponse};
 use crate::config::{HeaderRules, Piece, Template};
 use crate::proxy::{Facts, ProxyBody, ReqBody};
 use http::{HeaderMap, HeaderValue, Request, Response};
 use std::sync::Arc;
-use std::task::{Context, Poll};
-use tower::{Layer, Service};
 
 /// Applies `rules` to `headers`.
 pub fn apply(rules: &HeaderRules, headers: &mut HeaderMap, facts: &Facts) {
@@ -47,104 +46,38 @@ pub fn render(t: &Template, facts: &Facts) -> Option<HeaderValue> {
     HeaderValue::from_str(&out).ok()
 }
 
-/// `request_headers`.
-#[derive(Clone)]
-pub struct RequestHeadersLayer(Arc<HeaderRules>);
+/// `request_headers`, on the request as it will leave.
+pub struct RequestRules(pub HeaderRules);
 
-impl RequestHeadersLayer {
-    pub fn new(rules: HeaderRules) -> Self {
-        Self(Arc::new(rules))
+impl OnRequest for RequestRules {
+    fn on_request(&self, req: &mut Request<ReqBody>) {
+        let facts = super::facts(req);
+        apply(&self.0, req.headers_mut(), &facts);
     }
 }
 
-impl<S> Layer<S> for RequestHeadersLayer {
-    type Service = RequestHeaders<S>;
-    fn layer(&self, inner: S) -> RequestHeaders<S> {
-        RequestHeaders {
+/// `response_headers`, on every answer of the route.
+pub struct ResponseRules(pub Arc<HeaderRules>);
+
+impl OnResponse for ResponseRules {
+    type After = Apply;
+    fn on_request(&self, req: &Request<ReqBody>) -> Apply {
+        Apply {
             rules: self.0.clone(),
-            inner,
+            facts: super::facts(req),
         }
     }
-}
-
-#[derive(Clone)]
-pub struct RequestHeaders<S> {
-    rules: Arc<HeaderRules>,
-    inner: S,
-}
-
-impl<S: Service<Request<ReqBody>>> Service<Request<ReqBody>> for RequestHeaders<S> {
-    type Response = S::Response;
-    type Error = S::Error;
-    type Future = S::Future;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, mut req: Request<ReqBody>) -> S::Future {
-        let facts = super::facts(&req);
-        apply(&self.rules, req.headers_mut(), &facts);
-        self.inner.call(req)
-    }
-}
-
-/// `response_headers`.
-#[derive(Clone)]
-pub struct ResponseHeadersLayer(Arc<HeaderRules>);
-
-impl ResponseHeadersLayer {
-    pub fn new(rules: HeaderRules) -> Self {
-        Self(Arc::new(rules))
-    }
-}
-
-impl<S> Layer<S> for ResponseHeadersLayer {
-    type Service = ResponseHeaders<S>;
-    fn layer(&self, inner: S) -> ResponseHeaders<S> {
-        ResponseHeaders {
-            rules: self.0.clone(),
-            inner,
-        }
-    }
-}
-
-#[derive(Clone)]
-pub struct ResponseHeaders<S> {
-    rules: Arc<HeaderRules>,
-    inner: S,
 }
 
 /// Applies the rules to the response, with the request's facts.
-pub struct OnResponse {
+pub struct Apply {
     rules: Arc<HeaderRules>,
     facts: Arc<Facts>,
 }
 
-impl After for OnResponse {
+impl After for Apply {
     fn after(self, mut resp: Response<ProxyBody>) -> Response<ProxyBody> {
         apply(&self.rules, resp.headers_mut(), &self.facts);
         resp
-    }
-}
-
-impl<S> Service<Request<ReqBody>> for ResponseHeaders<S>
-where
-    S: Service<Request<ReqBody>, Response = Response<ProxyBody>, Error = std::convert::Infallible>,
-{
-    type Response = Response<ProxyBody>;
-    type Error = std::convert::Infallible;
-    type Future = Then<S::Future, OnResponse>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
-        let after = OnResponse {
-            rules: self.rules.clone(),
-            facts: super::facts(&req),
-        };
-        Then::new(self.inner.call(req), after)
     }
 }

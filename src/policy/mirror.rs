@@ -6,6 +6,7 @@
 //! that task, which the mirror pool's `timeouts.response` ends. At most
 //! `bound` mirror requests are in flight per route; beyond it, `skipped`.
 
+use super::stage::OnRequest;
 use crate::config::Mirror;
 use crate::metrics::Metrics;
 use crate::proxy::attempt;
@@ -19,9 +20,7 @@ use http_body::Body;
 use http_body_util::BodyExt;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use tokio::sync::oneshot;
-use tower::{Layer, Service};
 
 /// Request bodies up to this size are mirrored.
 pub const MAX_BODY: usize = 64 * 1024;
@@ -49,7 +48,8 @@ impl Copy {
     }
 }
 
-struct Shared {
+/// One route's mirror: its config and its in-flight count.
+pub struct Shared {
     cfg: Mirror,
     bound: usize,
     in_flight: AtomicUsize,
@@ -66,54 +66,25 @@ impl Shared {
     }
 }
 
-#[derive(Clone)]
-pub struct MirrorLayer(Arc<Shared>);
-
-impl MirrorLayer {
+impl Shared {
     /// `pool` is the mirror pool's name, `route` the route's label.
     pub fn new(cfg: Mirror, bound: usize, route: &str, pool: &str) -> Self {
-        Self(Arc::new(Shared {
+        Self {
             cfg,
             bound,
             in_flight: AtomicUsize::new(0),
             route: route.to_string(),
             upstream_name: pool.to_string(),
-        }))
-    }
-}
-
-impl<S> Layer<S> for MirrorLayer {
-    type Service = MirrorService<S>;
-    fn layer(&self, inner: S) -> MirrorService<S> {
-        MirrorService {
-            shared: self.0.clone(),
-            inner,
         }
     }
 }
 
-#[derive(Clone)]
-pub struct MirrorService<S> {
-    shared: Arc<Shared>,
-    inner: S,
-}
-
-impl<S: Service<Request<ReqBody>>> Service<Request<ReqBody>> for MirrorService<S> {
-    type Response = S::Response;
-    type Error = S::Error;
-    type Future = S::Future;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, mut req: Request<ReqBody>) -> S::Future {
-        let sh = &self.shared;
-        let chosen = sh.cfg.percent >= 100 || fastrand::u8(0..100) < sh.cfg.percent;
+impl OnRequest for Arc<Shared> {
+    fn on_request(&self, req: &mut Request<ReqBody>) {
+        let chosen = self.cfg.percent >= 100 || fastrand::u8(0..100) < self.cfg.percent;
         if chosen {
-            mirror(sh, &mut req);
+            mirror(self, req);
         }
-        self.inner.call(req)
     }
 }
 

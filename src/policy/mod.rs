@@ -18,12 +18,14 @@ pub mod headers;
 pub mod mirror;
 pub mod request_id;
 mod rewrite;
+mod stage;
 mod timeout;
 
 use crate::config::{Action, Config, RouteConfig};
 use crate::proxy::{Facts, ProxyBody, ReqBody};
 use crate::upstream::Split;
 use http::{Request, Response};
+use stage::{RequestLayer, ResponseLayer};
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
@@ -66,14 +68,26 @@ fn stack(r: &RouteConfig, config: &Config) -> Option<RouteSvc> {
     }
     let mirror_bound = mirror_bound(r, config);
     let svc = ServiceBuilder::new()
-        .option_layer(p.response_headers.clone().map(headers::ResponseHeadersLayer::new))
+        .option_layer(
+            p.response_headers
+                .clone()
+                .map(|h| ResponseLayer::new(headers::ResponseRules(Arc::new(h)))),
+        )
         .option_layer(p.timeout.map(timeout::TimeoutLayer::new))
-        .option_layer(p.compress.clone().map(compress::CompressLayer::new))
-        .option_layer(p.rewrite.clone().map(rewrite::RewriteLayer::new))
-        .option_layer(p.request_headers.clone().map(headers::RequestHeadersLayer::new))
+        .option_layer(
+            p.compress
+                .clone()
+                .map(|c| ResponseLayer::new(compress::Compressor(Arc::new(c)))),
+        )
+        .option_layer(p.rewrite.clone().map(|r| RequestLayer::new(rewrite::Rewriter(r))))
+        .option_layer(
+            p.request_headers
+                .clone()
+                .map(|h| RequestLayer::new(headers::RequestRules(h))),
+        )
         .option_layer(p.mirror.map(|m| {
             let pool = &config.upstreams[m.upstream].name;
-            mirror::MirrorLayer::new(m, mirror_bound, &r.label, pool)
+            RequestLayer::new(Arc::new(mirror::Shared::new(m, mirror_bound, &r.label, pool)))
         }))
         .service(ActionService);
     Some(BoxCloneSyncService::new(svc))

@@ -1,13 +1,11 @@
 //! `rewrite`: the path and host the upstream is sent. The client never sees
 //! them, and `X-Forwarded-Host` (set before any policy) keeps its host.
 
+use super::stage::OnRequest;
 use crate::config::{PathRewrite, Rewrite};
 use crate::proxy::ReqBody;
 use http::uri::PathAndQuery;
 use http::{header, Request, Uri};
-use std::sync::Arc;
-use std::task::{Context, Poll};
-use tower::{Layer, Service};
 
 /// The path (without query) the upstream gets instead of `path`.
 pub fn path(rule: &PathRewrite, path: &str) -> String {
@@ -38,50 +36,19 @@ fn rewrite_uri(rule: &PathRewrite, uri: &Uri) -> Option<Uri> {
     Uri::from_parts(parts).ok()
 }
 
-#[derive(Clone)]
-pub struct RewriteLayer(Arc<Rewrite>);
+/// `rewrite`, as a request stage.
+pub struct Rewriter(pub Rewrite);
 
-impl RewriteLayer {
-    pub fn new(r: Rewrite) -> Self {
-        Self(Arc::new(r))
-    }
-}
-
-impl<S> Layer<S> for RewriteLayer {
-    type Service = RewriteService<S>;
-    fn layer(&self, inner: S) -> RewriteService<S> {
-        RewriteService {
-            rule: self.0.clone(),
-            inner,
-        }
-    }
-}
-
-#[derive(Clone)]
-pub struct RewriteService<S> {
-    rule: Arc<Rewrite>,
-    inner: S,
-}
-
-impl<S: Service<Request<ReqBody>>> Service<Request<ReqBody>> for RewriteService<S> {
-    type Response = S::Response;
-    type Error = S::Error;
-    type Future = S::Future;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, mut req: Request<ReqBody>) -> S::Future {
-        if let Some(rule) = &self.rule.path {
+impl OnRequest for Rewriter {
+    fn on_request(&self, req: &mut Request<ReqBody>) {
+        if let Some(rule) = &self.0.path {
             if let Some(uri) = rewrite_uri(rule, req.uri()) {
                 *req.uri_mut() = uri;
             }
         }
-        if let Some(host) = &self.rule.host {
+        if let Some(host) = &self.0.host {
             req.headers_mut().insert(header::HOST, host.clone());
         }
-        self.inner.call(req)
     }
 }
 

@@ -58,7 +58,6 @@ async fn forward(
     let (mut parts, body) = req.into_parts();
     let route = facts.route();
     let upstream = &snap.upstreams[upstream_index];
-    facts.record(|i| i.upstream = Some(upstream_index));
     let key_input = KeyInput {
         headers: &parts.headers,
         path: parts.uri.path(),
@@ -69,7 +68,13 @@ async fn forward(
     // Bounded pools decide and count the request in one step, so
     // concurrent picks cannot all see the same home under its cap.
     let admission = upstream.admission();
-    let (server, why) = upstream.select(&key_input)?;
+    let (server, why) = match upstream.select(&key_input) {
+        Ok(picked) => picked,
+        Err(e) => {
+            facts.record(|i| i.upstream = Some(upstream_index));
+            return Err(e.into());
+        }
+    };
     let guard = InFlight::start(&upstream.servers[server].load);
     drop(admission);
     if let Why::Fallback(f) = why {
@@ -85,6 +90,7 @@ async fn forward(
         Why::Fallback(f) => Some(format!("fallback:{f}")),
     });
     facts.record(|i| {
+        i.upstream = Some(upstream_index);
         i.server = Some(server);
         i.key = key;
     });

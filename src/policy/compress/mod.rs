@@ -6,44 +6,36 @@
 mod encode;
 pub mod negotiate;
 
-use super::future::{After, Then};
+use super::future::After;
+use super::stage::OnResponse;
 use crate::config::{Compress, Encoding};
 use crate::metrics::Metrics;
 use crate::proxy::{ProxyBody, ReqBody};
 use http::{header, HeaderValue, Method, Request, Response};
 use http_body::Body;
-use std::convert::Infallible;
 use std::sync::Arc;
-use std::task::{Context, Poll};
-use tower::{Layer, Service};
 
-#[derive(Clone)]
-pub struct CompressLayer(Arc<Compress>);
+/// `compress`, as a response stage.
+pub struct Compressor(pub Arc<Compress>);
 
-impl CompressLayer {
-    pub fn new(c: Compress) -> Self {
-        Self(Arc::new(c))
-    }
-}
-
-impl<S> Layer<S> for CompressLayer {
-    type Service = CompressService<S>;
-    fn layer(&self, inner: S) -> CompressService<S> {
-        CompressService {
+impl OnResponse for Compressor {
+    type After = Encode;
+    fn on_request(&self, req: &Request<ReqBody>) -> Encode {
+        let encoding = (req.method() != Method::HEAD)
+            .then(|| negotiate::choose(&self.0.algorithms, req.headers()))
+            .flatten();
+        let facts = super::facts(req);
+        Encode {
             cfg: self.0.clone(),
-            inner,
+            encoding,
+            metrics: facts.metrics.clone(),
+            facts,
         }
     }
 }
 
-#[derive(Clone)]
-pub struct CompressService<S> {
-    cfg: Arc<Compress>,
-    inner: S,
-}
-
 /// Compresses the response when it qualifies.
-pub struct OnResponse {
+pub struct Encode {
     cfg: Arc<Compress>,
     /// None: the client accepts none of the algorithms, or asked with HEAD.
     encoding: Option<Encoding>,
@@ -51,7 +43,7 @@ pub struct OnResponse {
     facts: Arc<crate::proxy::Facts>,
 }
 
-impl After for OnResponse {
+impl After for Encode {
     fn after(self, resp: Response<ProxyBody>) -> Response<ProxyBody> {
         let Some(enc) = self.encoding else { return resp };
         let size = resp.body().size_hint().exact().or_else(|| {
@@ -89,32 +81,5 @@ impl After for OnResponse {
             .with_label_values(&[route, enc.token()])
             .inc();
         Response::from_parts(parts, encode::encode(body, enc))
-    }
-}
-
-impl<S> Service<Request<ReqBody>> for CompressService<S>
-where
-    S: Service<Request<ReqBody>, Response = Response<ProxyBody>, Error = Infallible>,
-{
-    type Response = Response<ProxyBody>;
-    type Error = Infallible;
-    type Future = Then<S::Future, OnResponse>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
-        let encoding = (req.method() != Method::HEAD)
-            .then(|| negotiate::choose(&self.cfg.algorithms, req.headers()))
-            .flatten();
-        let facts = super::facts(&req);
-        let after = OnResponse {
-            cfg: self.cfg.clone(),
-            encoding,
-            metrics: facts.metrics.clone(),
-            facts,
-        };
-        Then::new(self.inner.call(req), after)
     }
 }
