@@ -11,6 +11,7 @@ pub mod demo;
 pub mod diff;
 pub mod discovery;
 pub mod explain;
+pub mod fasthash;
 pub mod head_scan;
 pub mod health;
 pub mod metrics;

@@ -87,12 +87,17 @@ pub fn request_host<'a>(headers: &'a HeaderMap, uri: &'a http::Uri) -> Option<&'
     Some(strip_port(raw))
 }
 
+/// `host` without a trailing `:port` (`[v6]:port` keeps its brackets).
 pub fn strip_port(host: &str) -> &str {
-    if host.starts_with('[') {
-        return host.split_inclusive(']').next().unwrap_or(host);
+    let b = host.as_bytes();
+    if b.first() == Some(&b'[') {
+        return match b.iter().position(|&c| c == b']') {
+            Some(end) => &host[..=end],
+            None => host,
+        };
     }
-    match host.rsplit_once(':') {
-        Some((h, port)) if port.bytes().all(|b| b.is_ascii_digit()) => h,
+    match b.iter().rposition(|&c| c == b':') {
+        Some(colon) if b[colon + 1..].iter().all(u8::is_ascii_digit) => &host[..colon],
         _ => host,
     }
 }

@@ -14,6 +14,8 @@ use std::sync::Arc;
 pub struct Snapshot {
     /// 1 for the config fulcrum started with, +1 per successful reload.
     pub version: u64,
+    /// Process-unique (unlike `version`, which every server starts at 1).
+    pub id: u64,
     /// The config as loaded, DNS names unresolved.
     pub declared: Config,
     /// The config in force: `declared` with each name replaced by the
@@ -90,6 +92,7 @@ impl Snapshot {
         }
         Ok(Self {
             version,
+            id: crate::metrics::next_id(),
             declared: declared.clone(),
             resolved,
             tls,

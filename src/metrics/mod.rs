@@ -2,7 +2,10 @@
 //! tests run in parallel). Label values come from the config or a fixed set.
 //! The per-request series are sharded per worker thread (`shards`).
 
+mod handles;
 mod shards;
+
+pub use handles::{next_id, Key};
 
 pub use shards::Sharded;
 
@@ -20,6 +23,8 @@ pub const DURATION_BUCKETS: &[f64] = &[
 
 /// Every metric fulcrum exports.
 pub struct Metrics {
+    /// Process-unique: keys the per-thread handle cache.
+    id: u64,
     registry: Registry,
     pub config_reloads: IntCounterVec,
     pub last_reload_success: Gauge,
@@ -202,6 +207,7 @@ impl Metrics {
             &["route", "encoding"],
         );
         Self {
+            id: next_id(),
             registry,
             mirror_requests,
             compressed_responses,

@@ -28,22 +28,29 @@ pub fn apply(rules: &HeaderRules, headers: &mut HeaderMap, facts: &Facts) {
 }
 
 /// A template's value for this request; None when a piece makes it invalid.
+/// A template that is only `${client_ip}` or `${request_id}` shares the
+/// value already made for the request.
 pub fn render(t: &Template, facts: &Facts) -> Option<HeaderValue> {
     let pieces = match t {
         Template::Fixed(v) => return Some(v.clone()),
         Template::Parts(p) => p,
     };
-    let mut out = String::new();
-    for piece in pieces {
-        match piece {
-            Piece::Text(s) => out.push_str(s),
-            Piece::ClientIp => out.push_str(&facts.client.ip.to_string()),
-            Piece::Host => out.push_str(facts.host_name().unwrap_or("")),
-            Piece::Scheme => out.push_str(facts.scheme),
-            Piece::RequestId => out.push_str(facts.request_id.as_ref().and_then(|v| v.to_str().ok()).unwrap_or("")),
-        }
+    match pieces.as_slice() {
+        [Piece::ClientIp] => return Some(facts.client.value.clone()),
+        [Piece::RequestId] => return facts.request_id.clone(),
+        _ => {}
     }
-    HeaderValue::from_str(&out).ok()
+    let mut out: Vec<u8> = Vec::with_capacity(64);
+    for piece in pieces {
+        out.extend_from_slice(match piece {
+            Piece::Text(s) => s.as_bytes(),
+            Piece::ClientIp => facts.client.value.as_bytes(),
+            Piece::Host => facts.host_name().unwrap_or("").as_bytes(),
+            Piece::Scheme => facts.scheme.as_bytes(),
+            Piece::RequestId => facts.request_id.as_ref().map_or(&b""[..], HeaderValue::as_bytes),
+        });
+    }
+    HeaderValue::from_maybe_shared(bytes::Bytes::from(out)).ok()
 }
 
 /// `request_headers`, on the request as it will leave.

@@ -15,8 +15,13 @@ pub fn valid(v: &HeaderValue) -> bool {
 
 /// A fresh ID: 128 random bits, 32 lowercase hex characters.
 pub fn generate() -> HeaderValue {
-    let text = format!("{:032x}", fastrand::u128(..));
-    HeaderValue::from_str(&text).expect("hex is a header value")
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let bits = fastrand::u128(..);
+    let mut text = [0u8; 32];
+    for (i, c) in text.iter_mut().enumerate() {
+        *c = HEX[((bits >> (124 - 4 * i)) & 0xf) as usize];
+    }
+    HeaderValue::from_bytes(&text).expect("hex is a header value")
 }
 
 /// The request's ID: its own when valid (one value), else a new one; the

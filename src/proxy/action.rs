@@ -26,36 +26,73 @@ pub fn answer(e: ProxyError) -> Response<ProxyBody> {
 
 /// Runs the route's action; never fails (failures are answers).
 pub async fn respond(facts: &Facts, req: Request<ReqBody>) -> Response<ProxyBody> {
-    match act(facts, req).await {
-        Ok(resp) => resp,
-        Err(e) => answer(e),
-    }
+    let (parts, body) = req.into_parts();
+    act!(facts, parts, body)
 }
 
-async fn act(facts: &Facts, req: Request<ReqBody>) -> Result<Response<ProxyBody>, ProxyError> {
+/// Where a route's action sends a request.
+pub enum Target {
+    /// This upstream (the route's, or the `backends` split's pick).
+    Pool(usize),
+    /// fulcrum's own answer: a redirect or a fixed response.
+    Answered(Response<ProxyBody>),
+}
+
+/// Decides the action's target, without waiting on anything.
+pub fn target(facts: &Facts, uri: &http::Uri) -> Target {
     match &facts.route().action {
-        Action::Upstream(u) => forward(facts, *u, req).await,
+        Action::Upstream(u) => Target::Pool(*u),
         Action::Backends(_) => {
             let split = facts.snap.routes[facts.route]
                 .split
                 .as_ref()
                 .expect("built for backends");
-            forward(facts, split.pick(&facts.snap.upstreams), req).await
+            Target::Pool(split.pick(&facts.snap.upstreams))
         }
-        Action::Redirect(r) => Ok(local::redirect(r, facts, req.uri())),
-        Action::Respond(r) => Ok(local::respond(r)),
+        Action::Redirect(r) => Target::Answered(local::redirect(r, facts, uri)),
+        Action::Respond(r) => Target::Answered(local::respond(r)),
     }
 }
 
-/// Selects a server of `upstream_index` and sends the request there (with retries).
-async fn forward(
+/// Runs a route's action to its response, inline in the caller's future:
+/// a function would nest the upstream exchange's (large) future one level
+/// deeper and cost a copy of it per request.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! __act {
+    ($facts:expr, $parts:expr, $body:expr) => {{
+        use $crate::proxy::action::{answer, finish, start, target, Target};
+        let facts = $facts;
+        let sent = match target(facts, &$parts.uri) {
+            Target::Pool(pool) => match start(facts, pool, $parts, $body) {
+                Ok((routed, upgrade)) => {
+                    let sent = $crate::proxy::attempt::send(routed).await;
+                    finish(facts, pool, upgrade, sent)
+                }
+                Err(e) => Err(e),
+            },
+            Target::Answered(resp) => Ok(resp),
+        };
+        sent.unwrap_or_else(answer)
+    }};
+}
+pub use crate::__act as act;
+
+/// An upgrade request's `Upgrade` value and its client side.
+pub type Upgrade = Option<(http::HeaderValue, hyper::upgrade::OnUpgrade)>;
+
+/// Selects a server of `upstream_index` and prepares the request for it.
+pub fn start(
     facts: &Facts,
     upstream_index: usize,
-    mut req: Request<ReqBody>,
-) -> Result<Response<ProxyBody>, ProxyError> {
+    mut parts: http::request::Parts,
+    body: ReqBody,
+) -> Result<(Routed<'_>, Upgrade), ProxyError> {
     let snap = &facts.snap;
-    let upgrade = facts.upgrade.clone().map(|value| (value, hyper::upgrade::on(&mut req)));
-    let (mut parts, body) = req.into_parts();
+    let upgrade = facts
+        .upgrade
+        .clone()
+        .and_then(|value| Some((value, parts.extensions.remove::<hyper::upgrade::OnUpgrade>()?)));
     let route = facts.route();
     let upstream = &snap.upstreams[upstream_index];
     let key_input = KeyInput {
@@ -122,10 +159,22 @@ async fn forward(
         body_failed,
         guard,
     };
-    let (mut resp, guard, lease) = attempt::send(routed).await?;
+    Ok((routed, upgrade))
+}
+
+/// The upstream's answer on its way back: a tunnel for a 101, hop-by-hop
+/// headers removed otherwise.
+pub fn finish(
+    facts: &Facts,
+    upstream_index: usize,
+    upgrade: Upgrade,
+    sent: attempt::Sent,
+) -> Result<Response<ProxyBody>, ProxyError> {
+    let (mut resp, guard, lease) = sent?;
     guard.response_head();
+    let upstream = &facts.snap.upstreams[upstream_index];
     if resp.status() == http::StatusCode::SWITCHING_PROTOCOLS {
-        let server = facts.info().server.unwrap_or(server);
+        let server = facts.info().server.unwrap_or(0);
         let (name, id) = (upstream.name.clone(), upstream.servers[server].id.clone());
         let Some((_, client_side)) = upgrade else {
             return Err(ProxyError::BadResponse {

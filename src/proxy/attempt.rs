@@ -21,6 +21,10 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+/// The upstream's response head, the in-flight guard of the server that
+/// gave it and its connection's lease; or why there is none.
+pub type Sent = Result<(Response<Incoming>, InFlight, Lease), ProxyError>;
+
 /// One routed request, ready to send.
 pub struct Routed<'a> {
     pub facts: &'a Facts,
@@ -42,7 +46,7 @@ pub struct Routed<'a> {
 
 /// Sends the request, retrying on other servers as allowed; the facts'
 /// server ends as the one that answered (or failed last).
-pub async fn send(mut r: Routed<'_>) -> Result<(Response<Incoming>, InFlight, Lease), ProxyError> {
+pub async fn send(mut r: Routed<'_>) -> Sent {
     let (snap, metrics, peer) = (&r.facts.snap, &r.facts.metrics, r.facts.peer);
     let upstream_index = r.upstream;
     let upstream = &snap.upstreams[upstream_index];

@@ -62,12 +62,13 @@ pub struct Done {
 impl Drop for Done {
     fn drop(&mut self) {
         let elapsed = self.start.elapsed();
-        let [route, upstream, server] = self.info.labels(&self.snapshot);
+        let key = crate::metrics::Key::new(self.info.route, self.info.upstream, None, 0);
         self.metrics
-            .request_duration
-            .local()
-            .with_label_values(&[route, upstream])
-            .observe(elapsed.as_secs_f64());
+            .observe_duration(self.snapshot.id, key, elapsed.as_secs_f64(), || {
+                let [route, upstream, _] = self.info.labels(&self.snapshot);
+                [route, upstream]
+            });
+        let [route, upstream, server] = self.info.labels(&self.snapshot);
         let (Some(seen), Some(log)) = (self.seen.take(), self.snapshot.access_log.as_ref()) else {
             return;
         };

@@ -23,6 +23,8 @@ pub struct Facts {
     pub route: usize,
     /// The client's `Host` (or HTTP/2 authority), as sent.
     pub host: Option<HeaderValue>,
+    /// The length of `host` without its port.
+    pub host_name_len: usize,
     /// Set when `request_id` is on.
     pub request_id: Option<HeaderValue>,
     /// The `Upgrade` header of an upgrade request (WebSocket).
@@ -43,7 +45,7 @@ impl Facts {
     /// The client's host without port, for `${host}` and redirects.
     pub fn host_name(&self) -> Option<&str> {
         let raw = self.host.as_ref()?.to_str().ok()?;
-        Some(crate::route::strip_port(raw))
+        raw.get(..self.host_name_len)
     }
 
     /// The port the client addressed, when its `Host` names one.

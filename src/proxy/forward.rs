@@ -10,7 +10,7 @@ use super::{action, framing, headers, upgrade, ProxyBody, ProxyError};
 use crate::metrics::Metrics;
 use crate::route::{self, RouteInput};
 use crate::state::Snapshot;
-use http::{Request, Response, Version};
+use http::{HeaderValue, Request, Response, Version};
 use hyper::body::Incoming;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -35,10 +35,18 @@ pub async fn forward(a: Arrival, req: Request<Incoming>) -> (Response<ProxyBody>
     let logged = a.snap.access_log.is_some();
     let (mut resp, mut info) = match admit(&a, &parts) {
         Err(e) => (action::answer(e), Info::default()),
-        Ok(route) => {
-            let facts = prepare(a, route, &mut parts, id.as_ref().map(|(_, v)| v.clone()));
-            let req = Request::from_parts(parts, ReqBody::new(body));
-            run(facts, req).await
+        Ok(routed) => {
+            let facts = prepare(a, routed, &mut parts, id.as_ref().map(|(_, v)| v.clone()));
+            let body = ReqBody::new(body);
+            // the route's stack, or its action awaited right here, so a route
+            // without policies adds no future between the request and its upstream
+            match facts.snap.routes[facts.route].stack.clone() {
+                None => {
+                    let resp = action::act!(&facts, parts, body);
+                    (resp, facts.info.into_inner().unwrap_or_default())
+                }
+                Some(stack) => stacked(facts, stack, Request::from_parts(parts, body)).await,
+            }
         }
     };
     if let Some((name, value)) = id {
@@ -50,8 +58,17 @@ pub async fn forward(a: Arrival, req: Request<Incoming>) -> (Response<ProxyBody>
     (resp, info)
 }
 
+/// A routed request: its route and the client's host.
+struct Routed {
+    route: usize,
+    /// `Host`, or the HTTP/2 authority, as sent.
+    host: Option<HeaderValue>,
+    /// The length of its name without the port.
+    host_name_len: usize,
+}
+
 /// The checks every request passes before routing, then the route.
-fn admit(a: &Arrival, parts: &http::request::Parts) -> Result<usize, ProxyError> {
+fn admit(a: &Arrival, parts: &http::request::Parts) -> Result<Routed, ProxyError> {
     let m = &a.metrics;
     if let Err(reason) = framing::check(&parts.headers) {
         m.requests_rejected.with_label_values(&["bad_request"]).inc();
@@ -72,37 +89,45 @@ fn admit(a: &Arrival, parts: &http::request::Parts) -> Result<usize, ProxyError>
         m.requests_rejected.with_label_values(&["body_too_large"]).inc();
         return Err(ProxyError::BodyTooLarge { limit });
     }
-    let host = route::request_host(&parts.headers, &parts.uri);
+    let host = match parts.headers.get(http::header::HOST) {
+        Some(h) => Some(h.clone()),
+        None => parts
+            .uri
+            .authority()
+            .and_then(|au| HeaderValue::from_str(au.as_str()).ok()),
+    };
+    let name = host.as_ref().and_then(|h| h.to_str().ok()).map(route::strip_port);
     let input = RouteInput {
         method: &parts.method,
-        host,
+        host: name,
         path: parts.uri.path(),
         query: parts.uri.query(),
         headers: &parts.headers,
     };
-    a.snap.router.find_index(&input).ok_or_else(|| ProxyError::NoRoute {
-        method: parts.method.to_string(),
-        host: host.unwrap_or("").to_string(),
-        path: parts.uri.path().to_string(),
-    })
+    match a.snap.router.find_index(&input) {
+        Some(route) => Ok(Routed {
+            route,
+            host_name_len: name.map_or(0, str::len),
+            host,
+        }),
+        None => Err(ProxyError::NoRoute {
+            method: parts.method.to_string(),
+            host: name.unwrap_or("").to_string(),
+            path: parts.uri.path().to_string(),
+        }),
+    }
 }
 
 /// The facts of a routed request, and the headers every upstream request
 /// carries (hop-by-hop removed, `X-Forwarded-*` added); route policies and
 /// the action then see the request as it will leave.
-fn prepare(a: Arrival, route: usize, parts: &mut http::request::Parts, request_id: Option<http::HeaderValue>) -> Facts {
+fn prepare(a: Arrival, routed: Routed, parts: &mut http::request::Parts, request_id: Option<HeaderValue>) -> Facts {
     let upgrade = (parts.version == Version::HTTP_11)
         .then(|| upgrade::requested(&parts.headers))
         .flatten();
-    let te_trailers = headers::wants_trailers(&parts.headers);
-    let host = parts
-        .headers
-        .get(http::header::HOST)
-        .cloned()
-        .or_else(|| parts.uri.authority().and_then(|au| au.as_str().parse().ok()));
     let authority = parts.uri.authority().map(|au| au.as_str().to_owned());
     let trusted = a.snap.config.trusted_proxies.iter().any(|c| c.contains(a.peer.ip()));
-    headers::prepare_request(&mut parts.headers, authority.as_deref(), &a.client, trusted, a.scheme);
+    let te_trailers = headers::prepare_request(&mut parts.headers, authority.as_deref(), &a.client, trusted, a.scheme);
     if let Some(value) = &upgrade {
         upgrade::restore(&mut parts.headers, value.clone());
     }
@@ -112,35 +137,30 @@ fn prepare(a: Arrival, route: usize, parts: &mut http::request::Parts, request_i
         peer: a.peer,
         client: a.client,
         scheme: a.scheme,
-        route,
-        host,
+        route: routed.route,
+        host: routed.host,
+        host_name_len: routed.host_name_len,
         request_id,
         upgrade,
         te_trailers,
         info: Mutex::new(Info {
-            route: Some(route),
+            route: Some(routed.route),
             ..Info::default()
         }),
     }
 }
 
-/// The route's stack, or its action directly.
-async fn run(facts: Facts, req: Request<ReqBody>) -> (Response<ProxyBody>, Info) {
-    let stack = facts.snap.routes[facts.route].stack.clone();
-    match stack {
-        None => {
-            let resp = action::respond(&facts, req).await;
-            (resp, facts.info.into_inner().unwrap_or_default())
-        }
-        Some(stack) => {
-            let facts = Arc::new(facts);
-            let mut req = req;
-            req.extensions_mut().insert(facts.clone());
-            let resp = match stack.oneshot(req).await {
-                Ok(resp) => resp,
-                Err(never) => match never {},
-            };
-            (resp, facts.info())
-        }
-    }
+/// Through the route's policy stack, which reads the facts from the request.
+async fn stacked(
+    facts: Facts,
+    stack: crate::policy::RouteSvc,
+    mut req: Request<ReqBody>,
+) -> (Response<ProxyBody>, Info) {
+    let facts = Arc::new(facts);
+    req.extensions_mut().insert(facts.clone());
+    let resp = match stack.oneshot(req).await {
+        Ok(resp) => resp,
+        Err(never) => match never {},
+    };
+    (resp, facts.info())
 }

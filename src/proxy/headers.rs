@@ -29,6 +29,11 @@ fn fixed_hop_by_hop() -> [&'static HeaderName; 7] {
 /// present; only those are removed. `Connection: keep-alive` / `close`, the
 /// usual case, costs one removal.
 pub fn remove_hop_by_hop(headers: &mut HeaderMap) {
+    remove_present(headers, hop_by_hop_present(headers));
+}
+
+/// Bit `i` set: `fixed_hop_by_hop()[i]` is present.
+fn hop_by_hop_present(headers: &HeaderMap) -> u8 {
     let fixed = fixed_hop_by_hop();
     let mut present = 0u8;
     for k in headers.keys() {
@@ -36,6 +41,14 @@ pub fn remove_hop_by_hop(headers: &mut HeaderMap) {
             present |= 1 << i;
         }
     }
+    present
+}
+
+/// The bit of `TE` in [`hop_by_hop_present`].
+const TE_BIT: u8 = 1 << 1;
+
+fn remove_present(headers: &mut HeaderMap, present: u8) {
+    let fixed = fixed_hop_by_hop();
     if present == 0 {
         return;
     }
@@ -72,7 +85,8 @@ fn remove_connection_named(headers: &mut HeaderMap) {
 #[derive(Debug, Clone)]
 pub struct ClientAddr {
     pub ip: IpAddr,
-    value: HeaderValue,
+    /// `ip` as a header value.
+    pub value: HeaderValue,
 }
 
 impl ClientAddr {
@@ -85,7 +99,7 @@ impl ClientAddr {
 
 /// Whether the client accepts trailers (`TE: trailers`), which an HTTP/2
 /// upstream such as a gRPC server requires to be passed on.
-pub fn wants_trailers(headers: &HeaderMap) -> bool {
+fn wants_trailers(headers: &HeaderMap) -> bool {
     headers
         .get_all(header::TE)
         .iter()
@@ -98,15 +112,18 @@ pub fn wants_trailers(headers: &HeaderMap) -> bool {
 /// kept (or set from the URI authority for HTTP/2), cookies joined into one
 /// header, the client address appended to `X-Forwarded-For` when the peer is
 /// a trusted proxy (replacing it otherwise), and `X-Forwarded-Proto` /
-/// `X-Forwarded-Host` set.
+/// `X-Forwarded-Host` set. Returns whether the client asked for trailers
+/// (`TE: trailers`), which an HTTP/2 upstream is then told again.
 pub fn prepare_request(
     headers: &mut HeaderMap,
     authority: Option<&str>,
     client: &ClientAddr,
     trusted: bool,
     proto: &'static str,
-) {
-    remove_hop_by_hop(headers);
+) -> bool {
+    let present = hop_by_hop_present(headers);
+    let te_trailers = present & TE_BIT != 0 && wants_trailers(headers);
+    remove_present(headers, present);
     if !headers.contains_key(header::HOST) {
         if let Some(value) = authority.and_then(|a| HeaderValue::from_str(a).ok()) {
             headers.insert(header::HOST, value);
@@ -133,6 +150,7 @@ pub fn prepare_request(
     };
     headers.insert(X_FORWARDED_FOR.clone(), value);
     headers.insert(X_FORWARDED_PROTO.clone(), HeaderValue::from_static(proto));
+    te_trailers
 }
 
 /// HTTP/2 may split cookies over several headers; HTTP/1.1 wants one.

@@ -1,7 +1,7 @@
 //! The request path: route -> select -> forward, with errors mapped to
 //! responses in one place. The only module besides `server` that knows hyper.
 
-mod action;
+pub mod action;
 pub mod attempt;
 mod body;
 pub mod client;
@@ -126,12 +126,8 @@ impl tower::Service<Request<Incoming>> for ProxyService {
                 }
             }
             let status = resp.status().as_u16();
-            let [route, upstream, server] = info.labels(&snapshot);
-            metrics
-                .requests
-                .local()
-                .with_label_values(&[route, upstream, server, resp.status().as_str()])
-                .inc();
+            let key = crate::metrics::Key::new(info.route, info.upstream, info.server, status);
+            metrics.count_request(snapshot.id, key, || info.labels(&snapshot));
             let done = Done {
                 snapshot: snapshot.clone(),
                 metrics,

@@ -63,7 +63,8 @@ struct Inner {
 
 #[derive(Default)]
 struct Pools {
-    by_server: HashMap<Arc<str>, Pool>,
+    /// Keyed by `ip:port` from the config: a fast hasher, not SipHash.
+    by_server: HashMap<Arc<str>, Pool, crate::fasthash::FastHash>,
     checkouts: u32,
 }
 
