@@ -35,7 +35,7 @@ pub enum Target {
     /// This upstream (the route's, or the `backends` split's pick).
     Pool(usize),
     /// fulcrum's own answer: a redirect or a fixed response.
-    Answered(Response<ProxyBody>),
+    Answered(Box<Response<ProxyBody>>),
 }
 
 /// Decides the action's target, without waiting on anything.
@@ -49,8 +49,8 @@ pub fn target(facts: &Facts, uri: &http::Uri) -> Target {
                 .expect("built for backends");
             Target::Pool(split.pick(&facts.snap.upstreams))
         }
-        Action::Redirect(r) => Target::Answered(local::redirect(r, facts, uri)),
-        Action::Respond(r) => Target::Answered(local::respond(r)),
+        Action::Redirect(r) => Target::Answered(Box::new(local::redirect(r, facts, uri))),
+        Action::Respond(r) => Target::Answered(Box::new(local::respond(r))),
     }
 }
 
@@ -71,7 +71,7 @@ macro_rules! __act {
                 }
                 Err(e) => Err(e),
             },
-            Target::Answered(resp) => Ok(resp),
+            Target::Answered(resp) => Ok(*resp),
         };
         sent.unwrap_or_else(answer)
     }};
