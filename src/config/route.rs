@@ -37,17 +37,7 @@ impl Known<'_> {
 }
 
 pub(super) fn validate_routes(cx: &mut Ctx, value: Option<Value>, known: &Known<'_>) -> Vec<RouteConfig> {
-    let items = match value {
-        Some(Value::Sequence(items)) if !items.is_empty() => items,
-        Some(Value::Sequence(_)) | None => {
-            cx.err("routes", "at least one route is required");
-            return Vec::new();
-        }
-        Some(_) => {
-            cx.err("routes", "must be a list of { match, upstream }");
-            return Vec::new();
-        }
-    };
+    let items = cx.entries(value, "routes", "route", "{ match, upstream }");
     let mut out = Vec::new();
     let mut route_names = HashSet::new();
     for (i, item) in items.into_iter().enumerate() {

@@ -66,6 +66,22 @@ impl Ctx {
         }
     }
 
+    /// The entries of the top-level list `key`, which must have at least one
+    /// (`one` names an entry, `shape` shows one); empty when it has a problem.
+    pub fn entries(&mut self, value: Option<Value>, key: &str, one: &str, shape: &str) -> Vec<Value> {
+        match value {
+            Some(Value::Sequence(items)) if !items.is_empty() => items,
+            Some(Value::Sequence(_)) | None => {
+                self.err(key, format!("at least one {one} is required"));
+                Vec::new()
+            }
+            Some(_) => {
+                self.err(key, format!("must be a list of {shape}"));
+                Vec::new()
+            }
+        }
+    }
+
     /// A duration such as `250ms`; absent gives `default`. A bare number is
     /// reported as missing its unit.
     pub fn duration(&mut self, value: Option<Value>, path: &str, default: Duration) -> Duration {
@@ -206,17 +222,7 @@ fn validate_admin(cx: &mut Ctx, value: Value) -> Option<SocketAddr> {
 }
 
 fn validate_listeners(cx: &mut Ctx, value: Option<Value>) -> Vec<ListenerConfig> {
-    let items = match value {
-        Some(Value::Sequence(items)) if !items.is_empty() => items,
-        Some(Value::Sequence(_)) | None => {
-            cx.err("listeners", "at least one listener is required");
-            return Vec::new();
-        }
-        Some(_) => {
-            cx.err("listeners", "must be a list of { address: host:port }");
-            return Vec::new();
-        }
-    };
+    let items = cx.entries(value, "listeners", "listener", "{ address: host:port }");
     let mut out: Vec<ListenerConfig> = Vec::new();
     for (i, item) in items.into_iter().enumerate() {
         let path = format!("listeners[{i}]");
