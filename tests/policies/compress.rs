@@ -236,3 +236,21 @@ async fn compressed_bytes_reach_the_client_before_the_upstream_body_ends() {
         }
     }
 }
+
+#[tokio::test]
+async fn http2_clients_get_policies_too() {
+    let web = spawn_backend("web").await;
+    let lb = spawn_lb(YAML, &[&web]).await;
+    let req = Request::builder()
+        .uri(format!("http://{}/doc/8000?type=text/html", lb.addr))
+        .header("accept-encoding", "gzip")
+        .body(BodyExt::boxed(Full::new(Bytes::new())))
+        .unwrap();
+    let resp = h2_client().request(req).await.unwrap();
+    assert_eq!(resp.version(), http::Version::HTTP_2);
+    assert_eq!(resp.headers()["content-encoding"], "gzip");
+    let body = resp.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(decode("gzip", &body), doc(8000).as_bytes());
+    let seen = web.seen().pop().unwrap();
+    assert!(seen.headers["host"].to_str().unwrap().starts_with("127.0.0.1:"), "Host from :authority");
+}
