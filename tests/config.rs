@@ -136,7 +136,7 @@ upstreams:
   a: { balance: round_robin, hash: { key: path }, servers: [{ address: "127.0.0.1:1" }] }
   b: { balance: maglev, hash: { key: path, table_size: 65536 }, servers: [{ address: "127.0.0.1:1" }] }
   c: { balance: maglev, hash: { key: path, table_size: 101 }, servers: [{ address: "127.0.0.1:1" }, { address: "127.0.0.1:2" }] }
-  d: { balance: consistent_hash, hash: { key: path, bounded_load: 1.0 }, servers: [{ address: "127.0.0.1:1" }] }
+  d: { balance: consistent_hash, hash: { key: path, bounded_load: 0.99 }, servers: [{ address: "127.0.0.1:1" }] }
   e: { balance: consistent_hash, hash: { key: path, table_size: 65537 }, servers: [{ address: "127.0.0.1:1" }] }
   f: { balance: maglev, servers: [{ address: "127.0.0.1:1", weight: 0 }] }
   g: { balance: fastest, servers: [{ address: "127.0.0.1:1" }] }
@@ -161,7 +161,7 @@ routes: [{ upstream: a }]
         Some(6),
         "must be a prime from 200 (100 x 2 servers)",
     );
-    has(&ps, "upstreams.d.hash.bounded_load", Some(7), "above 1.0");
+    has(&ps, "upstreams.d.hash.bounded_load", Some(7), "at least 1.0");
     has(&ps, "upstreams.e.hash.table_size", Some(8), "only for balance: maglev");
     has(&ps, "upstreams.f.hash", Some(9), "required with balance: maglev");
     has(&ps, "upstreams.f.servers[0].weight", Some(9), "1..=1000");

@@ -96,6 +96,15 @@ async fn request_counters_are_exact_with_the_right_labels() {
         Some(4.0)
     );
     assert_eq!(
+        sample(
+            &m,
+            "fulcrum_hash_key_missing_total",
+            &[("upstream", "strict"), ("fallback", "reject")]
+        ),
+        Some(1.0),
+        "the keyless request a reject pool answered with 400"
+    );
+    assert_eq!(
         sample(&m, "fulcrum_upstream_in_flight", &[("upstream", "web"), ("server", &a)]),
         Some(0.0)
     );
@@ -108,6 +117,15 @@ async fn request_counters_are_exact_with_the_right_labels() {
         ),
         Some(1.0)
     );
+    let gauge = |name: &str, u: &str, s: &str| sample(&m, name, &[("upstream", u), ("server", s)]);
+    assert_eq!(
+        gauge("fulcrum_upstream_server_healthy", "gone", &b),
+        Some(0.0),
+        "ejected is not eligible"
+    );
+    assert_eq!(gauge("fulcrum_upstream_server_ejected", "gone", &b), Some(1.0));
+    assert_eq!(gauge("fulcrum_upstream_server_healthy", "web", &a), Some(1.0));
+    assert_eq!(gauge("fulcrum_upstream_server_ejected", "web", &a), Some(0.0));
     let shares: Vec<f64> = [&a, &b]
         .iter()
         .map(|s| sample(&m, "fulcrum_hash_keyspace_share", &[("upstream", "api"), ("server", s)]).unwrap())

@@ -25,7 +25,7 @@ pub struct Caps<'a> {
 }
 
 impl Bound {
-    /// `factor` must be above 1.0 (validation ensures it).
+    /// `factor` is at least 1.0 (validation ensures it).
     pub fn new(factor: f64, members: &[Member]) -> Self {
         Self::counting(factor, members, Arc::default())
     }
@@ -98,4 +98,44 @@ pub fn walk(owners: impl Iterator<Item = usize>, view: &dyn View, bound: Option<
         home.get_or_insert(o);
     }
     home
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Loads(Vec<u64>);
+
+    impl View for Loads {
+        fn is_eligible(&self, _: usize) -> bool {
+            true
+        }
+        fn in_flight(&self, i: usize) -> u64 {
+            self.0[i]
+        }
+    }
+
+    fn members(n: usize) -> Vec<Member> {
+        (0..n)
+            .map(|i| Member {
+                id: format!("10.0.0.{i}:80"),
+                weight: 1,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_factor_of_one_caps_every_server_at_the_ceiling_of_the_mean() {
+        let b = Bound::new(1.0, &members(4));
+        // 7 in flight + the one being placed: a mean of 2, so a server with 2 is full
+        let walked = walk([0, 1, 2, 3].into_iter(), &Loads(vec![2, 2, 2, 1]), Some(&b));
+        assert_eq!(walked, Some(3));
+        assert_eq!(b.overflows(), 1);
+        // 9 over 4 servers: ceil(2.25) = 3, so the home takes it
+        assert_eq!(
+            walk([0, 1, 2, 3].into_iter(), &Loads(vec![2, 2, 2, 2]), Some(&b)),
+            Some(0)
+        );
+        assert_eq!(b.overflows(), 1);
+    }
 }

@@ -191,7 +191,7 @@ pub struct HashPolicy {
     /// Tried in order; the first present wins. Never empty.
     pub keys: Vec<KeySource>,
     pub fallback: Fallback,
-    /// `bounded_load`: above 1.0 when set.
+    /// `bounded_load`: at least 1.0 when set.
     pub bounded_load: Option<f64>,
 }
 

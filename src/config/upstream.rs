@@ -214,11 +214,12 @@ fn hash_policy(cx: &mut Ctx, path: &str, raw: RawHash) -> Option<HashPolicy> {
     let bounded_load = match raw.bounded_load {
         None => None,
         Some(v) => match v.as_f64() {
-            Some(c) if c > 1.0 && c.is_finite() => Some(c),
+            // 1.0 (Envoy's hash_balance_factor 100): every server at most ceil(mean)
+            Some(c) if c >= 1.0 && c.is_finite() => Some(c),
             _ => {
                 cx.err(
                     &format!("{path}.bounded_load"),
-                    format!("must be a number above 1.0 (e.g. 1.25), found {v:?}"),
+                    format!("must be a number of at least 1.0 (e.g. 1.25), found {v:?}"),
                 );
                 None
             }

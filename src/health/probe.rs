@@ -28,15 +28,11 @@ impl Drop for Probes {
 
 type CheckClient = Client<HttpConnector, Empty<Bytes>>;
 
-/// Starts probes for every server of every upstream with `health_check`, and
-/// publishes every server's health gauge.
+/// Starts probes for every server of every upstream with `health_check`.
+/// (The health and ejection gauges are read from the servers when scraped.)
 pub fn spawn_probes(snapshot: &Snapshot, metrics: &Arc<Metrics>) -> Probes {
     let (stop, stopped) = watch::channel(false);
-    metrics.upstream_server_healthy.reset();
     for (u, cfg) in snapshot.upstreams.iter().zip(&snapshot.config.upstreams) {
-        for s in &u.servers {
-            metrics.set_healthy(&u.name, &s.id, s.health.healthy());
-        }
         let Some(check) = &cfg.health_check else { continue };
         let mut connector = HttpConnector::new();
         connector.set_connect_timeout(Some(check.timeout));
@@ -133,7 +129,5 @@ impl Probe {
                 _ => {}
             }
         }
-        self.metrics
-            .set_healthy(&self.upstream, &self.server, self.health.healthy());
     }
 }

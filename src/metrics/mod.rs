@@ -28,7 +28,10 @@ pub struct Metrics {
     registry: Registry,
     pub config_reloads: IntCounterVec,
     pub last_reload_success: Gauge,
+    /// 1 while eligible: healthy by its checks and not ejected (set at scrape).
     pub upstream_server_healthy: IntGaugeVec,
+    /// 1 while ejected by outlier detection (set at scrape).
+    pub upstream_server_ejected: IntGaugeVec,
     pub health_checks: IntCounterVec,
     pub outlier_ejections: IntCounterVec,
     /// Per worker: count with `requests.local()`.
@@ -98,7 +101,13 @@ impl Metrics {
         let upstream_server_healthy = gauge_vec(
             &registry,
             "fulcrum_upstream_server_healthy",
-            "1 while the server passes its active health checks (always 1 without checks).",
+            "1 while the server is eligible: healthy by its active checks (always, without checks) and not ejected.",
+            &["upstream", "server"],
+        );
+        let upstream_server_ejected = gauge_vec(
+            &registry,
+            "fulcrum_upstream_server_ejected",
+            "1 while outlier detection has the server ejected.",
             &["upstream", "server"],
         );
         let health_checks = counter(
@@ -217,6 +226,7 @@ impl Metrics {
             config_reloads,
             last_reload_success,
             upstream_server_healthy,
+            upstream_server_ejected,
             health_checks,
             outlier_ejections,
             requests,
@@ -250,12 +260,6 @@ impl Metrics {
         self.last_reload_success.set(now.as_secs_f64());
     }
 
-    pub fn set_healthy(&self, upstream: &str, server: &str, healthy: bool) {
-        self.upstream_server_healthy
-            .with_label_values(&[upstream, server])
-            .set(healthy as i64);
-    }
-
     pub fn health_check(&self, upstream: &str, server: &str, pass: bool) {
         self.health_checks
             .with_label_values(&[upstream, server, if pass { "pass" } else { "fail" }])
@@ -271,6 +275,8 @@ impl Metrics {
     /// overflows, certificate expiry, and zero series for retries and handshakes.
     pub fn refresh(&self, snap: &Snapshot) {
         self.upstream_in_flight.reset();
+        self.upstream_server_healthy.reset();
+        self.upstream_server_ejected.reset();
         self.hash_keyspace_share.reset();
         self.tls_not_after.reset();
         for (listener, tls) in &snap.tls {
@@ -300,9 +306,17 @@ impl Metrics {
         for u in &snap.upstreams {
             self.retries.with_label_values(&[&u.name]);
             for s in &u.servers {
+                let labels = [u.name.as_str(), s.id.as_str()];
                 self.upstream_in_flight
-                    .with_label_values(&[&u.name, &s.id])
+                    .with_label_values(&labels)
                     .set(s.load.in_flight() as i64);
+                let (eligible, ejected) = (s.health.eligible(), s.health.ejected());
+                self.upstream_server_healthy
+                    .with_label_values(&labels)
+                    .set(eligible as i64);
+                self.upstream_server_ejected
+                    .with_label_values(&labels)
+                    .set(ejected as i64);
             }
             if let Some(shares) = u.keyspace_shares() {
                 for (s, share) in u.servers.iter().zip(shares) {

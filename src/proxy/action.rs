@@ -109,6 +109,10 @@ pub fn start(
         Ok(picked) => picked,
         Err(e) => {
             facts.record(|i| i.upstream = Some(upstream_index));
+            if let crate::upstream::SelectError::MissingKey { .. } = e {
+                let missing = &facts.metrics.hash_key_missing;
+                missing.with_label_values(&[&upstream.name, "reject"]).inc();
+            }
             return Err(e.into());
         }
     };

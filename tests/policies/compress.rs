@@ -252,5 +252,8 @@ async fn http2_clients_get_policies_too() {
     let body = resp.into_body().collect().await.unwrap().to_bytes();
     assert_eq!(decode("gzip", &body), doc(8000).as_bytes());
     let seen = web.seen().pop().unwrap();
-    assert!(seen.headers["host"].to_str().unwrap().starts_with("127.0.0.1:"), "Host from :authority");
+    assert!(
+        seen.headers["host"].to_str().unwrap().starts_with("127.0.0.1:"),
+        "Host from :authority"
+    );
 }
