@@ -130,7 +130,7 @@ pub fn explain_in(
             let port = req
                 .headers
                 .get(http::header::HOST)
-                .and_then(|h| h.to_str().ok()?.rsplit_once(':')?.1.parse().ok());
+                .and_then(|h| crate::route::host_port(h.to_str().ok()?));
             let location = redirect_location(r, "http", host, port, &req.uri, route.path_prefix.as_deref());
             out.status = r.status.as_u16();
             out.why = format!("redirect {} to {location}, no upstream contacted", r.status.as_u16());

@@ -102,6 +102,11 @@ pub fn strip_port(host: &str) -> &str {
     }
 }
 
+/// The port a `Host` value names (`a.example:8080`, `[::1]:8443`), if any.
+pub fn host_port(host: &str) -> Option<u16> {
+    host.get(strip_port(host).len()..)?.strip_prefix(':')?.parse().ok()
+}
+
 /// `path_and_query` with `prefix` removed from the path; the result always starts with `/`.
 pub fn strip_prefix(path_and_query: &str, prefix: &str) -> String {
     let rest = path_and_query.strip_prefix(prefix).unwrap_or(path_and_query);
@@ -214,6 +219,10 @@ mod tests {
         assert_eq!(request_host(&h, &uri), Some("a.example"));
         h.insert("host", HeaderValue::from_static("[::1]:80"));
         assert_eq!(request_host(&h, &uri), Some("[::1]"));
+        assert_eq!(host_port("[::1]:80"), Some(80));
+        assert_eq!(host_port("[::1]"), None);
+        assert_eq!(host_port("a.example:8080"), Some(8080));
+        assert_eq!(host_port("a.example"), None);
     }
 
     #[test]

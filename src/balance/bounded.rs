@@ -102,38 +102,19 @@ pub fn walk(owners: impl Iterator<Item = usize>, view: &dyn View, bound: Option<
 
 #[cfg(test)]
 mod tests {
+    use super::super::quality::{members, Busy};
     use super::*;
-
-    struct Loads(Vec<u64>);
-
-    impl View for Loads {
-        fn is_eligible(&self, _: usize) -> bool {
-            true
-        }
-        fn in_flight(&self, i: usize) -> u64 {
-            self.0[i]
-        }
-    }
-
-    fn members(n: usize) -> Vec<Member> {
-        (0..n)
-            .map(|i| Member {
-                id: format!("10.0.0.{i}:80"),
-                weight: 1,
-            })
-            .collect()
-    }
 
     #[test]
     fn a_factor_of_one_caps_every_server_at_the_ceiling_of_the_mean() {
         let b = Bound::new(1.0, &members(4));
         // 7 in flight + the one being placed: a mean of 2, so a server with 2 is full
-        let walked = walk([0, 1, 2, 3].into_iter(), &Loads(vec![2, 2, 2, 1]), Some(&b));
+        let walked = walk([0, 1, 2, 3].into_iter(), &Busy(vec![2, 2, 2, 1]), Some(&b));
         assert_eq!(walked, Some(3));
         assert_eq!(b.overflows(), 1);
         // 9 over 4 servers: ceil(2.25) = 3, so the home takes it
         assert_eq!(
-            walk([0, 1, 2, 3].into_iter(), &Loads(vec![2, 2, 2, 2]), Some(&b)),
+            walk([0, 1, 2, 3].into_iter(), &Busy(vec![2, 2, 2, 2]), Some(&b)),
             Some(0)
         );
         assert_eq!(b.overflows(), 1);

@@ -1,6 +1,6 @@
 //! Shared quality checks for the hash algorithms over 100,000 keys (tests only).
 
-use super::{hash_key, All, Balancer, Member};
+use super::{hash_key, All, Balancer, Member, View};
 
 pub const KEYS: usize = 100_000;
 
@@ -11,6 +11,18 @@ pub fn members(n: usize) -> Vec<Member> {
             weight: 1,
         })
         .collect()
+}
+
+/// Every server eligible, with these in-flight counts.
+pub struct Busy(pub Vec<u64>);
+
+impl View for Busy {
+    fn is_eligible(&self, _: usize) -> bool {
+        true
+    }
+    fn in_flight(&self, i: usize) -> u64 {
+        self.0[i]
+    }
 }
 
 pub fn keys() -> Vec<u64> {

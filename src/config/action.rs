@@ -91,8 +91,7 @@ fn redirect(cx: &mut Ctx, path: &str, r: RawRedirect, match_prefix: Option<&str>
     }
     let host = r.host.map(|h| h.to_ascii_lowercase());
     if let Some(h) = &host {
-        let ok = !h.is_empty() && h.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.'));
-        if !ok {
+        if !super::route::is_host_name(h) {
             cx.err(&format!("{path}.host"), format!("`{h}` is not a host name"));
         }
     }

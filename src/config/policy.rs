@@ -10,18 +10,7 @@ use serde_yaml::Value;
 
 /// Headers that frame or route a message: never set by a header rule.
 pub(super) fn framing_header(name: &HeaderName) -> bool {
-    [
-        header::HOST,
-        header::CONTENT_LENGTH,
-        header::TRANSFER_ENCODING,
-        header::CONNECTION,
-        header::TE,
-        header::TRAILER,
-        header::UPGRADE,
-    ]
-    .contains(name)
-        || name == "keep-alive"
-        || name == "proxy-connection"
+    crate::proxy::is_hop_by_hop(name) || name == header::HOST || name == header::CONTENT_LENGTH
 }
 
 pub(super) fn validate_policy(

@@ -61,17 +61,16 @@ pub(super) fn validate_routes(cx: &mut Ctx, value: Option<Value>, known: &Known<
 }
 
 fn validate_route(cx: &mut Ctx, path: &str, i: usize, mut raw: RawRoute, known: &Known<'_>) -> Option<RouteConfig> {
-    for (key, set) in [
-        ("rate_limit", raw.rate_limit.is_some()),
-        ("access", raw.access.is_some()),
-        ("basic_auth", raw.basic_auth.is_some()),
-        ("forward_auth", raw.forward_auth.is_some()),
-    ] {
-        if set {
-            cx.err(&format!("{path}.{key}"), "not supported yet");
-        }
-    }
-    let m = raw.matches.take().unwrap_or_default();
+    cx.not_built(
+        path,
+        &[
+            ("rate_limit", raw.rate_limit.is_some()),
+            ("access", raw.access.is_some()),
+            ("basic_auth", raw.basic_auth.is_some()),
+            ("forward_auth", raw.forward_auth.is_some()),
+        ],
+    );
+    let mut m = raw.matches.take().unwrap_or_default();
     let mpath = format!("{path}.match");
     let prefix_ok = m.path_prefix.as_ref().is_none_or(|p| p.starts_with('/'));
     if !prefix_ok {
@@ -91,7 +90,7 @@ fn validate_route(cx: &mut Ctx, path: &str, i: usize, mut raw: RawRoute, known: 
             "cannot be combined with a rewrite of the path; use rewrite.path_prefix: /",
         );
     }
-    let methods = methods(cx, &format!("{mpath}.methods"), m.methods.clone().unwrap_or_default());
+    let methods = methods(cx, &format!("{mpath}.methods"), m.methods.take().unwrap_or_default());
     Some(RouteConfig {
         label: raw.name.unwrap_or_else(|| i.to_string()),
         host: m
@@ -104,8 +103,8 @@ fn validate_route(cx: &mut Ctx, path: &str, i: usize, mut raw: RawRoute, known: 
             .path_regex
             .as_deref()
             .and_then(|r| regex(cx, &format!("{mpath}.path_regex"), r)),
-        query: m.query.clone().unwrap_or_default().into_iter().collect(),
-        headers: headers(cx, &format!("{mpath}.headers"), m.headers.clone().unwrap_or_default()),
+        query: m.query.take().unwrap_or_default().into_iter().collect(),
+        headers: headers(cx, &format!("{mpath}.headers"), m.headers.take().unwrap_or_default()),
         methods,
         action,
         strip_prefix,
@@ -150,14 +149,18 @@ pub(super) fn regex(cx: &mut Ctx, path: &str, pattern: &str) -> Option<Regex> {
     }
 }
 
+/// Letters, digits, `-` and `.`: a DNS name (or IPv4 address) as written in the config.
+pub(super) fn is_host_name(h: &str) -> bool {
+    !h.is_empty() && h.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+}
+
 fn host_match(cx: &mut Ctx, path: &str, host: &str) -> Option<HostMatch> {
     let host = host.to_ascii_lowercase();
-    let valid = |h: &str| !h.is_empty() && h.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
     if let Some(rest) = host.strip_prefix("*.") {
-        if valid(rest) {
+        if is_host_name(rest) {
             return Some(HostMatch::Suffix(format!(".{rest}")));
         }
-    } else if valid(&host) {
+    } else if is_host_name(&host) {
         return Some(HostMatch::Exact(host));
     }
     cx.err(path, format!("`{host}` is not a host name or *.domain wildcard"));

@@ -53,16 +53,15 @@ pub(super) fn validate_upstreams(cx: &mut Ctx, value: Option<Value>) -> Vec<Upst
 fn upstream(cx: &mut Ctx, path: &str, name: String, raw: RawUpstream) -> Option<UpstreamConfig> {
     let before = cx.problems.len();
     let budget = raw.retries.as_ref().is_some_and(|r| r.budget.is_some());
-    for (key, set) in [
-        ("max_in_flight", raw.max_in_flight.is_some()),
-        ("queue", raw.queue.is_some()),
-        ("slow_start", raw.slow_start.is_some()),
-        ("retries.budget", budget),
-    ] {
-        if set {
-            cx.err(&format!("{path}.{key}"), "not supported yet");
-        }
-    }
+    cx.not_built(
+        path,
+        &[
+            ("max_in_flight", raw.max_in_flight.is_some()),
+            ("queue", raw.queue.is_some()),
+            ("slow_start", raw.slow_start.is_some()),
+            ("retries.budget", budget),
+        ],
+    );
     let discovery = raw
         .discovery
         .map_or_else(DiscoveryConfig::default, |d| discovery(cx, path, d));
@@ -371,11 +370,7 @@ fn servers(cx: &mut Ctx, path: &str, items: Vec<Value>) -> (Vec<ServerConfig>, V
 
 fn looks_like_name(address: &str) -> bool {
     match address.rsplit_once(':') {
-        Some((host, port)) => {
-            !host.is_empty()
-                && port.parse::<u16>().is_ok()
-                && host.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
-        }
+        Some((host, port)) => port.parse::<u16>().is_ok() && super::route::is_host_name(host),
         None => false,
     }
 }

@@ -66,6 +66,21 @@ impl Ctx {
         }
     }
 
+    /// Rejects, under `path`, each key that is set but whose behaviour is
+    /// not built yet, so it is never silently ignored.
+    pub fn not_built(&mut self, path: &str, keys: &[(&str, bool)]) {
+        for (key, set) in keys {
+            if *set {
+                let at = if path.is_empty() {
+                    key.to_string()
+                } else {
+                    format!("{path}.{key}")
+                };
+                self.err(&at, "not supported yet");
+            }
+        }
+    }
+
     /// The entries of the top-level list `key`, which must have at least one
     /// (`one` names an entry, `shape` shows one); empty when it has a problem.
     pub fn entries(&mut self, value: Option<Value>, key: &str, one: &str, shape: &str) -> Vec<Value> {
@@ -151,7 +166,7 @@ pub(super) fn validate(root: Value, base: &std::path::Path) -> (Option<Config>, 
             }
             "access_log" => access_log = validate_access_log(&mut cx, v),
             "request_id" => request_id = super::policy::request_id(&mut cx, v),
-            "rate_limits" | "error_pages" => cx.err(&key, "not supported yet"),
+            "rate_limits" | "error_pages" => cx.not_built("", &[(key.as_str(), true)]),
             other => cx.err(other, format!("unknown key; expected one of: {}", TOP_KEYS.join(", "))),
         }
     }
@@ -229,9 +244,7 @@ fn validate_listeners(cx: &mut Ctx, value: Option<Value>) -> Vec<ListenerConfig>
         let Some(raw) = cx.de::<RawListener>(item, &path) else {
             continue;
         };
-        if raw.proxy_protocol.is_some() {
-            cx.err(&format!("{path}.proxy_protocol"), "not supported yet");
-        }
+        cx.not_built(&path, &[("proxy_protocol", raw.proxy_protocol.is_some())]);
         let tpath = format!("{path}.tls");
         let tls = raw
             .tls

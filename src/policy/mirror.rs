@@ -64,9 +64,7 @@ impl Shared {
             .with_label_values(&[&self.route, &self.upstream_name, result])
             .inc();
     }
-}
 
-impl Shared {
     /// `pool` is the mirror pool's name, `route` the route's label.
     pub fn new(cfg: Mirror, bound: usize, route: &str, pool: &str) -> Self {
         Self {

@@ -126,6 +126,6 @@ impl tower::Service<Request<ReqBody>> for ActionService {
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
         let facts = facts(&req);
-        Box::pin(async move { Ok(crate::proxy::act(&facts, req).await) })
+        Box::pin(async move { Ok(crate::proxy::respond(&facts, req).await) })
     }
 }

@@ -68,10 +68,10 @@ impl Drop for Done {
                 let [route, upstream, _] = self.info.labels(&self.snapshot);
                 [route, upstream]
             });
-        let [route, upstream, server] = self.info.labels(&self.snapshot);
         let (Some(seen), Some(log)) = (self.seen.take(), self.snapshot.access_log.as_ref()) else {
             return;
         };
+        let [route, upstream, server] = self.info.labels(&self.snapshot);
         log.write(Entry {
             time: seen.time,
             client: seen.client,

@@ -50,12 +50,7 @@ impl Facts {
 
     /// The port the client addressed, when its `Host` names one.
     pub fn host_port(&self) -> Option<u16> {
-        let raw = self.host.as_ref()?.to_str().ok()?;
-        let (_, port) = raw.rsplit_once(':')?;
-        if raw.ends_with(']') {
-            return None;
-        }
-        port.parse().ok()
+        crate::route::host_port(self.host.as_ref()?.to_str().ok()?)
     }
 
     /// A copy of where the request went.

@@ -24,6 +24,11 @@ fn fixed_hop_by_hop() -> [&'static HeaderName; 7] {
     ]
 }
 
+/// Whether `name` is hop-by-hop in itself (never forwarded, never set by a header rule).
+pub fn is_hop_by_hop(name: &HeaderName) -> bool {
+    fixed_hop_by_hop().contains(&name)
+}
+
 /// Removes `Connection`, every header it names, and the fixed hop-by-hop set.
 /// One pass over the names (no hashing, no allocation) marks which are
 /// present; only those are removed. `Connection: keep-alive` / `close`, the
@@ -100,12 +105,18 @@ impl ClientAddr {
 /// Whether the client accepts trailers (`TE: trailers`), which an HTTP/2
 /// upstream such as a gRPC server requires to be passed on.
 fn wants_trailers(headers: &HeaderMap) -> bool {
+    has_token(headers, header::TE, "trailers")
+}
+
+/// Whether any `name` header lists `token` (comma-separated, case-insensitive),
+/// as `Connection: upgrade` or `Cache-Control: no-transform` do.
+pub fn has_token(headers: &HeaderMap, name: HeaderName, token: &str) -> bool {
     headers
-        .get_all(header::TE)
+        .get_all(name)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .any(|t| t.trim().eq_ignore_ascii_case("trailers"))
+        .any(|t| t.trim().eq_ignore_ascii_case(token))
 }
 
 /// Prepares a request's headers for the upstream: hop-by-hop removed, `Host`

@@ -10,12 +10,7 @@ use hyper_util::rt::TokioIo;
 /// The `Upgrade` value of an HTTP/1.1 request that asks for one
 /// (`Connection` names `upgrade`).
 pub fn requested(headers: &HeaderMap) -> Option<HeaderValue> {
-    let wants = headers
-        .get_all(CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|t| t.trim().eq_ignore_ascii_case("upgrade"));
+    let wants = super::headers::has_token(headers, CONNECTION, "upgrade");
     wants.then(|| headers.get(UPGRADE).cloned()).flatten()
 }
 

@@ -37,16 +37,25 @@ fn decode(encoding: &str, body: &[u8]) -> Vec<u8> {
     out
 }
 
-/// GET `path` with `accept`; (status, headers, raw body bytes).
-async fn get(lb: &Lb, method: &str, path: &str, accept: Option<&str>) -> (u16, http::HeaderMap, Bytes) {
-    let mut req = Request::builder()
-        .method(method)
-        .uri(format!("http://{}{path}", lb.addr));
+/// `method path` to `addr` with `accept`, the response body still streaming.
+async fn start(
+    c: &TestClient,
+    addr: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    accept: Option<&str>,
+) -> http::Response<hyper::body::Incoming> {
+    let mut req = Request::builder().method(method).uri(format!("http://{addr}{path}"));
     if let Some(a) = accept {
         req = req.header("accept-encoding", a);
     }
     let req = req.body(BodyExt::boxed(Full::new(Bytes::new()))).unwrap();
-    let resp = client().request(req).await.unwrap();
+    c.request(req).await.unwrap()
+}
+
+/// `method path` with `accept`; (status, headers, raw body bytes).
+async fn get(lb: &Lb, method: &str, path: &str, accept: Option<&str>) -> (u16, http::HeaderMap, Bytes) {
+    let resp = start(&client(), lb.addr, method, path, accept).await;
     let (parts, body) = resp.into_parts();
     (
         parts.status.as_u16(),
@@ -135,12 +144,8 @@ async fn a_50_mb_response_streams_compressed() {
     let web = spawn_backend("web").await;
     let lb = spawn_lb(YAML, &[&web]).await;
     let total = 50 * 1024 * 1024;
-    let req = Request::builder()
-        .uri(format!("http://{}/big/{total}?type=text/plain", lb.addr))
-        .header("accept-encoding", "gzip")
-        .body(BodyExt::boxed(Full::new(Bytes::new())))
-        .unwrap();
-    let resp = client().request(req).await.unwrap();
+    let path = format!("/big/{total}?type=text/plain");
+    let resp = start(&client(), lb.addr, "GET", &path, Some("gzip")).await;
     assert_eq!(resp.headers()["content-encoding"], "gzip");
     // decompress as it arrives, comparing with the generated pattern
     let mut body = resp.into_body();
@@ -202,12 +207,7 @@ async fn compressed_bytes_reach_the_client_before_the_upstream_body_ends() {
         "listeners: [{{ address: \"127.0.0.1:0\" }}]\nupstreams:\n  web: {{ servers: [{{ address: \"{upstream}\" }}] }}\nroutes:\n  - {{ upstream: web, compress: true }}\n"
     );
     let lb = spawn_lb(&yaml, &[]).await;
-    let req = Request::builder()
-        .uri(format!("http://{}/", lb.addr))
-        .header("accept-encoding", "gzip")
-        .body(BodyExt::boxed(Full::new(Bytes::new())))
-        .unwrap();
-    let resp = client().request(req).await.unwrap();
+    let resp = start(&client(), lb.addr, "GET", "/", Some("gzip")).await;
     let first = Bytes::from(doc(1 << 20));
     tx.send(first.clone()).await.unwrap();
     let mut body = resp.into_body();
@@ -241,12 +241,7 @@ async fn compressed_bytes_reach_the_client_before_the_upstream_body_ends() {
 async fn http2_clients_get_policies_too() {
     let web = spawn_backend("web").await;
     let lb = spawn_lb(YAML, &[&web]).await;
-    let req = Request::builder()
-        .uri(format!("http://{}/doc/8000?type=text/html", lb.addr))
-        .header("accept-encoding", "gzip")
-        .body(BodyExt::boxed(Full::new(Bytes::new())))
-        .unwrap();
-    let resp = h2_client().request(req).await.unwrap();
+    let resp = start(&h2_client(), lb.addr, "GET", "/doc/8000?type=text/html", Some("gzip")).await;
     assert_eq!(resp.version(), http::Version::HTTP_2);
     assert_eq!(resp.headers()["content-encoding"], "gzip");
     let body = resp.into_body().collect().await.unwrap().to_bytes();

@@ -1,7 +1,7 @@
 //! Maglev quality over 100,000 keys, weights, eligibility and bounded loads.
 
 use super::super::quality::*;
-use super::super::{hash_key, All, Balancer, Bound, Member, View};
+use super::super::{hash_key, All, Balancer, Bound, Member};
 use super::{Maglev, DEFAULT_TABLE_SIZE};
 
 fn build(ms: &[Member]) -> Box<dyn Balancer> {
@@ -55,16 +55,6 @@ fn ineligible_moves_only_its_keys_and_edges() {
     assert_eq!(m.pick(None, &All), None);
     assert_eq!(m.pick(Some(1), &vec![false; 10]), None);
     assert_eq!(Maglev::new(&[], DEFAULT_TABLE_SIZE).pick(Some(1), &All), None);
-}
-
-struct Busy(Vec<u64>);
-impl View for Busy {
-    fn is_eligible(&self, _: usize) -> bool {
-        true
-    }
-    fn in_flight(&self, i: usize) -> u64 {
-        self.0[i]
-    }
 }
 
 #[test]

@@ -9,8 +9,7 @@ pub mod negotiate;
 use super::future::After;
 use super::stage::OnResponse;
 use crate::config::{Compress, Encoding};
-use crate::metrics::Metrics;
-use crate::proxy::{ProxyBody, ReqBody};
+use crate::proxy::{has_token, ProxyBody, ReqBody};
 use http::{header, HeaderValue, Method, Request, Response};
 use http_body::Body;
 use std::sync::Arc;
@@ -24,12 +23,10 @@ impl OnResponse for Compressor {
         let encoding = (req.method() != Method::HEAD)
             .then(|| negotiate::choose(&self.0.algorithms, req.headers()))
             .flatten();
-        let facts = super::facts(req);
         Encode {
             cfg: self.0.clone(),
             encoding,
-            metrics: facts.metrics.clone(),
-            facts,
+            facts: super::facts(req),
         }
     }
 }
@@ -39,7 +36,6 @@ pub struct Encode {
     cfg: Arc<Compress>,
     /// None: the client accepts none of the algorithms, or asked with HEAD.
     encoding: Option<Encoding>,
-    metrics: Arc<Metrics>,
     facts: Arc<crate::proxy::Facts>,
 }
 
@@ -59,12 +55,7 @@ impl After for Encode {
         h.remove(header::CONTENT_LENGTH);
         h.remove(header::ACCEPT_RANGES);
         h.insert(header::CONTENT_ENCODING, HeaderValue::from_static(enc.token()));
-        let varies = h
-            .get_all(header::VARY)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .any(|t| t.trim() == "*" || t.trim().eq_ignore_ascii_case("accept-encoding"));
+        let varies = has_token(h, header::VARY, "*") || has_token(h, header::VARY, "accept-encoding");
         if !varies {
             h.append(header::VARY, HeaderValue::from_static("accept-encoding"));
         }
@@ -76,7 +67,8 @@ impl After for Encode {
             }
         }
         let route = self.facts.route().label.as_str();
-        self.metrics
+        self.facts
+            .metrics
             .compressed_responses
             .with_label_values(&[route, enc.token()])
             .inc();

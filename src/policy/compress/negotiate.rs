@@ -57,13 +57,7 @@ pub fn eligible(cfg: &Compress, status: StatusCode, headers: &HeaderMap, size: O
     {
         return false;
     }
-    let no_transform = headers
-        .get_all(header::CACHE_CONTROL)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|d| d.trim().eq_ignore_ascii_case("no-transform"));
-    if no_transform {
+    if crate::proxy::has_token(headers, header::CACHE_CONTROL, "no-transform") {
         return false;
     }
     let Some(kind) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
