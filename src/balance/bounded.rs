@@ -72,7 +72,8 @@ impl Caps<'_> {
     /// Whether server `i` (eligible) can take one more request.
     pub fn admits(&self, i: usize, view: &dyn View) -> bool {
         let share = self.weights.get(i).copied().unwrap_or(1) as f64 / self.weight_sum;
-        let cap = (self.factor * self.total * share).ceil();
+        // slow start scales a ramping server's cap, so its keys overflow on
+        let cap = (self.factor * self.total * share * view.ramp(i)).ceil();
         (view.in_flight(i) as f64) < cap
     }
 }

@@ -37,6 +37,22 @@ impl ServerLoad {
         self.requests.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// One more request in flight unless `max` are already; pair a success
+    /// with [`ServerLoad::finish`].
+    pub fn try_start(&self, max: u64) -> bool {
+        if max == u64::MAX {
+            self.start();
+            return true;
+        }
+        let taken = self
+            .in_flight
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| (n < max).then_some(n + 1));
+        if taken.is_ok() {
+            self.requests.fetch_add(1, Ordering::Relaxed);
+        }
+        taken.is_ok()
+    }
+
     /// One request fewer in flight (saturating at zero).
     pub fn finish(&self) {
         let _ = self
@@ -87,6 +103,17 @@ mod tests {
         l.finish();
         l.finish();
         assert_eq!(l.in_flight(), 0);
+    }
+
+    #[test]
+    fn try_start_stops_at_the_limit() {
+        let l = ServerLoad::default();
+        assert!(l.try_start(2) && l.try_start(2));
+        assert!(!l.try_start(2), "a full server takes nothing more");
+        assert_eq!((l.in_flight(), l.requests()), (2, 2));
+        l.finish();
+        assert!(l.try_start(2));
+        assert!(l.try_start(u64::MAX), "no limit");
     }
 
     #[test]

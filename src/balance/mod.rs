@@ -52,6 +52,10 @@ pub trait View {
     fn latency_ns(&self, _index: usize) -> f64 {
         0.0
     }
+    /// Slow start: the share of its weight the server takes now (0.1..=1.0).
+    fn ramp(&self, _index: usize) -> f64 {
+        1.0
+    }
 }
 
 /// A source of random numbers, injected so randomised algorithms are deterministic in tests.

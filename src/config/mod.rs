@@ -10,6 +10,7 @@ mod health;
 mod limits;
 mod locate;
 mod policy;
+mod protect;
 mod route;
 mod route_types;
 mod schema;
@@ -19,6 +20,7 @@ mod upstream;
 mod validate;
 
 pub use duration::parse_duration;
+pub use protect::{Protection, QueueConfig, MIN_RETRY_CONCURRENCY};
 pub use tls::{CertPair, PemFile, TlsVersion};
 pub use types::*;
 pub use upstream::key_source;

@@ -60,10 +60,17 @@ pub struct RawUpstream {
     pub discovery: Option<RawDiscovery>,
     pub timeouts: Option<RawTimeouts>,
     pub retries: Option<RawRetries>,
-    // SPEC §2.4, not built yet: rejected with "not supported yet".
     pub max_in_flight: Option<Value>,
-    pub queue: Option<Value>,
+    pub queue: Option<RawQueue>,
     pub slow_start: Option<Value>,
+}
+
+/// `upstreams.*.queue`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawQueue {
+    pub max: Option<Value>,
+    pub timeout: Option<Value>,
 }
 
 /// `upstreams.*.health_check`.
@@ -126,7 +133,6 @@ pub struct RawDiscovery {
 #[serde(deny_unknown_fields)]
 pub struct RawRetries {
     pub attempts: Option<Value>,
-    /// SPEC §2.4, not built yet.
     pub budget: Option<Value>,
 }
 

@@ -75,6 +75,8 @@ pub struct UpstreamConfig {
     pub tls: Option<UpstreamTls>,
     /// Extra tries after a failed attempt, each on another server (SPEC §3 says when).
     pub retries: u32,
+    /// `max_in_flight` with its queue, `slow_start`, `retries.budget`.
+    pub protect: super::Protection,
 }
 
 /// How fulcrum speaks to a pool's servers.

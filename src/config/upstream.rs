@@ -50,18 +50,15 @@ pub(super) fn validate_upstreams(cx: &mut Ctx, value: Option<Value>) -> Vec<Upst
     out
 }
 
-fn upstream(cx: &mut Ctx, path: &str, name: String, raw: RawUpstream) -> Option<UpstreamConfig> {
+fn upstream(cx: &mut Ctx, path: &str, name: String, mut raw: RawUpstream) -> Option<UpstreamConfig> {
     let before = cx.problems.len();
-    let budget = raw.retries.as_ref().is_some_and(|r| r.budget.is_some());
-    cx.not_built(
-        path,
-        &[
-            ("max_in_flight", raw.max_in_flight.is_some()),
-            ("queue", raw.queue.is_some()),
-            ("slow_start", raw.slow_start.is_some()),
-            ("retries.budget", budget),
-        ],
-    );
+    let protect = super::protect::RawProtection {
+        max_in_flight: raw.max_in_flight,
+        queue: raw.queue,
+        slow_start: raw.slow_start,
+        budget: raw.retries.as_mut().and_then(|r| r.budget.take()),
+    };
+    let protect = super::protect::protection(cx, path, protect);
     let discovery = raw
         .discovery
         .map_or_else(DiscoveryConfig::default, |d| discovery(cx, path, d));
@@ -122,6 +119,7 @@ fn upstream(cx: &mut Ctx, path: &str, name: String, raw: RawUpstream) -> Option<
         discovery,
         tls,
         retries,
+        protect,
     })
 }
 

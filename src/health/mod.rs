@@ -10,7 +10,7 @@ mod probe;
 pub use probe::{spawn_probes, Probes};
 
 use crate::config::{HealthCheckConfig, OutlierConfig};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -42,6 +42,9 @@ struct Counters {
 pub struct Health {
     healthy: AtomicBool,
     ejected: AtomicBool,
+    /// When it last became eligible after start-up (`upstream::now_ns`), 0
+    /// when eligible since start-up: where a slow-start ramp begins.
+    since: AtomicU64,
     counters: Mutex<Counters>,
 }
 
@@ -50,6 +53,7 @@ impl Default for Health {
         Self {
             healthy: AtomicBool::new(true),
             ejected: AtomicBool::new(false),
+            since: AtomicU64::new(0),
             counters: Mutex::default(),
         }
     }
@@ -60,6 +64,24 @@ impl Health {
     #[inline]
     pub fn eligible(&self) -> bool {
         self.healthy.load(Ordering::Relaxed) && !self.ejected.load(Ordering::Relaxed)
+    }
+
+    /// A server added after start-up (by a reload or DNS): eligible from now.
+    pub fn added() -> Self {
+        let h = Self::default();
+        h.became_eligible();
+        h
+    }
+
+    /// When the server last became eligible after start-up; 0 for never.
+    pub fn eligible_since(&self) -> u64 {
+        self.since.load(Ordering::Relaxed)
+    }
+
+    fn became_eligible(&self) {
+        if self.eligible() {
+            self.since.store(crate::upstream::now_ns(), Ordering::Relaxed);
+        }
     }
 
     pub fn healthy(&self) -> bool {
@@ -88,11 +110,13 @@ impl Health {
             c.fails = 0;
             if !self.healthy() && c.passes >= cfg.healthy_threshold {
                 self.healthy.store(true, Ordering::Relaxed);
+                self.became_eligible();
                 out.push(Transition::Healthy);
             }
             if self.ejected() {
                 self.ejected.store(false, Ordering::Relaxed);
                 c.live_failures = 0;
+                self.became_eligible();
                 out.push(Transition::EjectionEnded);
             }
         } else {
@@ -138,6 +162,7 @@ impl Health {
         let c = self.lock();
         if c.epoch == epoch && self.ejected() {
             self.ejected.store(false, Ordering::Relaxed);
+            self.became_eligible();
             true
         } else {
             false

@@ -40,6 +40,12 @@ pub struct Metrics {
     pub request_duration: Sharded<HistogramVec>,
     pub upstream_in_flight: IntGaugeVec,
     pub retries: IntCounterVec,
+    /// Retries refused by `retries.budget`.
+    pub retries_denied: IntCounterVec,
+    /// Requests waiting for a slot (set at scrape).
+    pub upstream_queue_depth: IntGaugeVec,
+    /// Requests the queue refused (`full`) or gave up on (`timeout`).
+    pub upstream_queue_overflow: IntCounterVec,
     pub downstream_connections: IntGaugeVec,
     pub hash_key_missing: IntCounterVec,
     pub hash_keyspace_share: GaugeVec,
@@ -155,6 +161,24 @@ impl Metrics {
             "Retries to another server.",
             &["upstream"],
         );
+        let retries_denied = counter(
+            &registry,
+            "fulcrum_retries_denied_total",
+            "Retries refused because the pool's retry budget was spent.",
+            &["upstream"],
+        );
+        let upstream_queue_depth = gauge_vec(
+            &registry,
+            "fulcrum_upstream_queue_depth",
+            "Requests waiting for a server slot (max_in_flight).",
+            &["upstream"],
+        );
+        let upstream_queue_overflow = counter(
+            &registry,
+            "fulcrum_upstream_queue_overflow_total",
+            "Requests answered 503 by the pool's queue: full, or waited past its timeout.",
+            &["upstream", "reason"],
+        );
         let downstream_connections = gauge_vec(
             &registry,
             "fulcrum_downstream_connections",
@@ -233,6 +257,9 @@ impl Metrics {
             request_duration,
             upstream_in_flight,
             retries,
+            retries_denied,
+            upstream_queue_depth,
+            upstream_queue_overflow,
             downstream_connections,
             hash_key_missing,
             hash_keyspace_share,
@@ -277,6 +304,7 @@ impl Metrics {
         self.upstream_in_flight.reset();
         self.upstream_server_healthy.reset();
         self.upstream_server_ejected.reset();
+        self.upstream_queue_depth.reset();
         self.hash_keyspace_share.reset();
         self.tls_not_after.reset();
         for (listener, tls) in &snap.tls {
@@ -305,6 +333,13 @@ impl Metrics {
         let mut exported = self.exported_overflows.lock().unwrap_or_else(|e| e.into_inner());
         for u in &snap.upstreams {
             self.retries.with_label_values(&[&u.name]);
+            self.retries_denied.with_label_values(&[&u.name]);
+            self.upstream_queue_depth
+                .with_label_values(&[&u.name])
+                .set(u.shared.depth() as i64);
+            for reason in ["full", "timeout"] {
+                self.upstream_queue_overflow.with_label_values(&[&u.name, reason]);
+            }
             for s in &u.servers {
                 let labels = [u.name.as_str(), s.id.as_str()];
                 self.upstream_in_flight

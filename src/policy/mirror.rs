@@ -12,7 +12,7 @@ use crate::metrics::Metrics;
 use crate::proxy::attempt;
 use crate::proxy::send_body::SendBody;
 use crate::proxy::{Facts, ReqBody};
-use crate::upstream::{InFlight, KeyInput};
+use crate::upstream::KeyInput;
 use bytes::{Bytes, BytesMut};
 use http::uri::PathAndQuery;
 use http::{HeaderMap, Method, Request};
@@ -148,10 +148,12 @@ async fn send(facts: &Facts, upstream_index: usize, head: Head, body: Bytes) -> 
         host: facts.host_name(),
         client_ip: facts.peer.ip(),
     };
-    let Ok((server, _)) = upstream.select(&input) else {
-        return "failed";
+    // a copy never queues: with every server at max_in_flight it is skipped
+    let (server, _guard) = match upstream.acquire(&input, &[], false) {
+        Ok((server, _, guard)) => (server, guard),
+        Err(crate::upstream::SelectError::Full { .. }) => return "skipped",
+        Err(_) => return "failed",
     };
-    let _guard = InFlight::start(&upstream.servers[server].load);
     let clients = &snap.clients[upstream_index];
     let client = &clients[crate::workers::index() % clients.len()];
     let Ok(req) = attempt::build(&head.method, upstream, server, &head.pq, head.headers).body(SendBody::full(body))

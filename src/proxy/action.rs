@@ -10,7 +10,7 @@ use super::send_body::SendBody;
 use super::{framing, local, upgrade, ProxyBody, ProxyError};
 use crate::config::{Action, Protocol};
 use crate::route;
-use crate::upstream::{InFlight, KeyInput, Why};
+use crate::upstream::{InFlight, KeyInput, SelectError, Why};
 use http::uri::PathAndQuery;
 use http::{Request, Response};
 
@@ -64,13 +64,21 @@ macro_rules! __act {
         use $crate::proxy::action::{answer, finish, start, target, Target};
         let facts = $facts;
         let sent = match target(facts, &$parts.uri) {
-            Target::Pool(pool) => match start(facts, pool, $parts, $body) {
-                Ok((routed, upgrade)) => {
-                    let sent = $crate::proxy::attempt::send(routed).await;
-                    finish(facts, pool, upgrade, sent)
+            Target::Pool(pool) => {
+                let picked = match $crate::proxy::action::pick(facts, pool, &$parts) {
+                    // every server is at max_in_flight: wait in line (boxed,
+                    // so requests that never queue carry no queue state)
+                    Err(e) if e.is_full() => Box::pin($crate::proxy::queue::wait(facts, pool, &$parts)).await,
+                    picked => picked,
+                };
+                match picked.and_then(|p| start(facts, pool, p, $parts, $body)) {
+                    Ok((routed, upgrade)) => {
+                        let sent = $crate::proxy::attempt::send(routed).await;
+                        finish(facts, pool, upgrade, sent)
+                    }
+                    Err(e) => Err(e),
                 }
-                Err(e) => Err(e),
-            },
+            }
             Target::Answered(resp) => Ok(*resp),
         };
         sent.unwrap_or_else(answer)
@@ -81,13 +89,46 @@ pub use crate::__act as act;
 /// An upgrade request's `Upgrade` value and its client side.
 pub type Upgrade = Option<(http::HeaderValue, hyper::upgrade::OnUpgrade)>;
 
-/// Selects a server of `upstream_index` and prepares the request for it.
-pub fn start(
-    facts: &Facts,
+/// A server picked, and the request counted on it.
+pub type Picked<'a> = (usize, Why<'a>, InFlight);
+
+/// What a pool hashes on for this request.
+pub fn key_input<'a>(facts: &'a Facts, parts: &'a http::request::Parts) -> KeyInput<'a> {
+    KeyInput {
+        headers: &parts.headers,
+        path: parts.uri.path(),
+        query: parts.uri.query(),
+        host: facts.host_name(),
+        client_ip: facts.peer.ip(),
+    }
+}
+
+/// Picks a server of pool `upstream_index` and counts the request on it;
+/// a `Full` failure means the request should queue (every eligible server
+/// is at `max_in_flight`, or requests wait already and it goes behind them).
+pub fn pick<'a>(facts: &'a Facts, upstream_index: usize, parts: &http::request::Parts) -> Result<Picked<'a>, ProxyError> {
+    let upstream = &facts.snap.upstreams[upstream_index];
+    if upstream.max_in_flight != u64::MAX && upstream.shared.depth() > 0 {
+        return Err(SelectError::Full { upstream: upstream.name.clone() }.into());
+    }
+    upstream.acquire(&key_input(facts, parts), &[], false).map_err(|e| {
+        facts.record(|i| i.upstream = Some(upstream_index));
+        if let SelectError::MissingKey { .. } = e {
+            let missing = &facts.metrics.hash_key_missing;
+            missing.with_label_values(&[&upstream.name, "reject"]).inc();
+        }
+        e.into()
+    })
+}
+
+/// Prepares the request for the server picked.
+pub fn start<'a>(
+    facts: &'a Facts,
     upstream_index: usize,
+    (server, why, guard): Picked<'a>,
     mut parts: http::request::Parts,
     body: ReqBody,
-) -> Result<(Routed<'_>, Upgrade), ProxyError> {
+) -> Result<(Routed<'a>, Upgrade), ProxyError> {
     let snap = &facts.snap;
     let upgrade = facts
         .upgrade
@@ -95,29 +136,6 @@ pub fn start(
         .and_then(|value| Some((value, parts.extensions.remove::<hyper::upgrade::OnUpgrade>()?)));
     let route = facts.route();
     let upstream = &snap.upstreams[upstream_index];
-    let key_input = KeyInput {
-        headers: &parts.headers,
-        path: parts.uri.path(),
-        query: parts.uri.query(),
-        host: facts.host_name(),
-        client_ip: facts.peer.ip(),
-    };
-    // Bounded pools decide and count the request in one step, so
-    // concurrent picks cannot all see the same home under its cap.
-    let admission = upstream.admission();
-    let (server, why) = match upstream.select(&key_input) {
-        Ok(picked) => picked,
-        Err(e) => {
-            facts.record(|i| i.upstream = Some(upstream_index));
-            if let crate::upstream::SelectError::MissingKey { .. } = e {
-                let missing = &facts.metrics.hash_key_missing;
-                missing.with_label_values(&[&upstream.name, "reject"]).inc();
-            }
-            return Err(e.into());
-        }
-    };
-    let guard = InFlight::start(&upstream.servers[server].load);
-    drop(admission);
     if let Why::Fallback(f) = why {
         facts
             .metrics

@@ -11,8 +11,8 @@ use super::client::{idempotent, Failure, Lease};
 use super::facts::Facts;
 use super::send_body::SendBody;
 use super::{error, outlier, ProxyError};
-use crate::upstream::{InFlight, KeyInput, LiveView, Upstream};
-use crate::{balance::View, route};
+use crate::route;
+use crate::upstream::{InFlight, KeyInput, SelectError, Upstream};
 use http::request::Parts;
 use http::uri::{PathAndQuery, Scheme};
 use http::{HeaderMap, Method, Request, Response, Uri, Version};
@@ -104,8 +104,15 @@ pub async fn send(mut r: Routed<'_>) -> Sent {
             return Err(err);
         };
         tried.push(server_index);
-        let Some(next) = another(upstream, again.headers(), &r.parts.uri, peer, &tried) else {
-            return Err(err);
+        let input = key_input(again.headers(), &r.parts.uri, peer);
+        let (next, guard) = match upstream.acquire(&input, &tried, true) {
+            Ok((next, _, guard)) => (next, guard),
+            Err(SelectError::Budget { .. }) => {
+                metrics.retries_denied.with_label_values(&[&upstream.name]).inc();
+                tracing::debug!("not retrying past the retry budget: {err}");
+                return Err(err);
+            }
+            Err(_) => return Err(err),
         };
         tracing::debug!(
             "retrying on upstream {} server {} after: {err}",
@@ -115,7 +122,7 @@ pub async fn send(mut r: Routed<'_>) -> Sent {
         metrics.retries.with_label_values(&[&upstream.name]).inc();
         server_index = next;
         r.facts.record(|i| i.server = Some(next));
-        r.guard = InFlight::start(&upstream.servers[next].load);
+        r.guard = guard;
         *again.uri_mut() = target(upstream, next, &r.path_and_query);
         attempt = again;
     }
@@ -152,43 +159,13 @@ fn target(upstream: &Upstream, server: usize, pq: &PathAndQuery) -> Uri {
     Uri::from_parts(uri).expect("scheme, authority and path make a URI")
 }
 
-/// The server the pool's algorithm picks for this request once the servers
-/// already tried are set aside; None when no other server is eligible.
-fn another(upstream: &Upstream, headers: &HeaderMap, uri: &Uri, peer: SocketAddr, tried: &[usize]) -> Option<usize> {
-    let input = KeyInput {
+/// What a retry hashes on: the request as the client sent it.
+fn key_input<'a>(headers: &'a HeaderMap, uri: &'a Uri, peer: SocketAddr) -> KeyInput<'a> {
+    KeyInput {
         headers,
         path: uri.path(),
         query: uri.query(),
         host: route::request_host(headers, uri),
         client_ip: peer.ip(),
-    };
-    let view = Untried {
-        live: LiveView::new(&upstream.servers),
-        tried,
-    };
-    upstream.select_among(&input, &view).ok().map(|(i, _)| i)
-}
-
-/// The live view with the servers already tried made ineligible.
-struct Untried<'a> {
-    live: LiveView<'a>,
-    tried: &'a [usize],
-}
-
-impl View for Untried<'_> {
-    fn is_eligible(&self, index: usize) -> bool {
-        !self.tried.contains(&index) && self.live.is_eligible(index)
-    }
-
-    fn all_eligible(&self) -> bool {
-        self.tried.is_empty() && self.live.all_eligible()
-    }
-
-    fn in_flight(&self, index: usize) -> u64 {
-        self.live.in_flight(index)
-    }
-
-    fn latency_ns(&self, index: usize) -> f64 {
-        self.live.latency_ns(index)
     }
 }

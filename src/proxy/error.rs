@@ -38,6 +38,9 @@ pub enum ProxyError {
     BadRequest(&'static str),
     #[error("route {route}: no response within its timeout of {timeout:?}")]
     RouteTimeout { route: String, timeout: Duration },
+    /// The pool's queue refused the request (`full`) or it waited too long (`timeout`).
+    #[error("upstream {upstream}: queue {reason}")]
+    Queue { upstream: String, reason: &'static str },
 }
 
 impl ProxyError {
@@ -46,13 +49,19 @@ impl ProxyError {
         match self {
             ProxyError::NoRoute { .. } => StatusCode::NOT_FOUND,
             ProxyError::Select(SelectError::MissingKey { .. }) => StatusCode::BAD_REQUEST,
-            ProxyError::Select(SelectError::NoEligible { .. }) => StatusCode::SERVICE_UNAVAILABLE,
+            ProxyError::Select(SelectError::NoEligible { .. } | SelectError::Full { .. } | SelectError::Budget { .. })
+            | ProxyError::Queue { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ProxyError::Connect { .. } | ProxyError::BadResponse { .. } => StatusCode::BAD_GATEWAY,
             ProxyError::Timeout { .. } | ProxyError::RouteTimeout { .. } => StatusCode::GATEWAY_TIMEOUT,
             ProxyError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ProxyError::TooManyHeaders { .. } => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             ProxyError::BadRequest(_) => StatusCode::BAD_REQUEST,
         }
+    }
+
+    /// Whether every eligible server was at `max_in_flight`: queue the request.
+    pub fn is_full(&self) -> bool {
+        matches!(self, ProxyError::Select(SelectError::Full { .. }))
     }
 
     /// A short plain-text response naming the cause.

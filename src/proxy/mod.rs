@@ -13,6 +13,7 @@ mod framing;
 mod headers;
 mod local;
 mod outlier;
+pub mod queue;
 mod req_body;
 pub mod send_body;
 mod upgrade;

@@ -5,19 +5,22 @@
 //! status: 400 when a `reject` hash pool gets no key, 503 when no server is
 //! eligible. No I/O, no hyper.
 
+mod acquire;
 mod key;
 mod live;
+mod queue;
 mod split;
 
 pub use key::{extract, KeyInput};
-pub use live::{now_ns, InFlight, LiveView};
+pub use live::{now_ns, ramp, InFlight, LiveView};
+pub use queue::{Shared, Ticket};
 pub use split::Split;
 
 use crate::balance::{
     hash_key, Balancer, Bound, LeastConnections, Maglev, Member, P2cEwma, RandomPick, Ring, RoundRobinPick, ServerLoad,
     View, WeightedRoundRobin,
 };
-use crate::config::{Balance, Fallback, HashPolicy, KeySource, OutlierConfig, Protocol, UpstreamConfig};
+use crate::config::{Balance, Fallback, HashPolicy, KeySource, OutlierConfig, Protocol, QueueConfig, UpstreamConfig};
 use crate::health::{Health, Transition};
 use http::uri::Authority;
 use std::net::SocketAddr;
@@ -58,6 +61,17 @@ pub struct Upstream {
     overflow_count: Arc<AtomicU64>,
     /// Held while a bounded-load pool picks and counts a request.
     admission: Option<std::sync::Mutex<()>>,
+    /// `max_in_flight` per server, u64::MAX without one.
+    pub max_in_flight: u64,
+    pub queue: QueueConfig,
+    pub slow_start: Option<Duration>,
+    pub retry_budget: Option<f64>,
+    /// Where slow start sends a ramping server's declined picks.
+    spread: RandomPick,
+    /// The queue and the retries in flight, kept across reloads.
+    pub shared: Arc<Shared>,
+    /// Whether in-flight guards report to `shared` (a limit or a budget is set).
+    guarded: bool,
 }
 
 #[derive(Debug)]
@@ -85,6 +99,12 @@ pub enum SelectError {
     MissingKey { upstream: String, sources: String },
     #[error("upstream {upstream}: no eligible server")]
     NoEligible { upstream: String },
+    /// Every eligible server is at `max_in_flight`: the request queues.
+    #[error("upstream {upstream}: every eligible server is at max_in_flight")]
+    Full { upstream: String },
+    /// A retry over `retries.budget`.
+    #[error("upstream {upstream}: over the retry budget")]
+    Budget { upstream: String },
 }
 
 /// A pool's servers as the algorithms see them: identity `ip:port` and weight.
@@ -147,17 +167,20 @@ impl Upstream {
             .zip(&members)
             .map(|(s, m)| {
                 let old = previous.and_then(|p| p.servers.iter().find(|old| old.address == s.address));
+                // a server a reload or DNS adds to a pool ramps up (slow start)
+                let fresh = || Arc::new(if previous.is_some() { Health::added() } else { Health::default() });
                 Server {
                     address: s.address,
                     authority: m.id.parse().expect("a socket address is an authority"),
                     id: m.id.clone(),
                     weight: s.weight,
                     load: old.map_or_else(Arc::default, |o| o.load.clone()),
-                    health: old.map_or_else(Arc::default, |o| o.health.clone()),
+                    health: old.map_or_else(fresh, |o| o.health.clone()),
                 }
             })
             .collect();
         let overflow_count = previous.map_or_else(Arc::default, |p| p.overflow_count.clone());
+        let protect = &cfg.protect;
         let hash = cfg.balance.hash().map(|policy| HashRuntime {
             policy: policy.clone(),
             random: RandomPick::new(&members),
@@ -180,6 +203,13 @@ impl Upstream {
             servers,
             hash,
             outlier: cfg.outlier_detection.clone(),
+            max_in_flight: protect.max_in_flight.map_or(u64::MAX, u64::from),
+            queue: protect.queue,
+            slow_start: protect.slow_start,
+            retry_budget: protect.retry_budget,
+            spread: RandomPick::new(&members),
+            shared: previous.map_or_else(Arc::default, |p| p.shared.clone()),
+            guarded: protect.max_in_flight.is_some() || protect.retry_budget.is_some(),
         }
     }
 
@@ -212,12 +242,12 @@ impl Upstream {
     /// Each server's exact keyspace share given live eligibility; None for
     /// algorithms that do not hash.
     pub fn keyspace_shares(&self) -> Option<Vec<f64>> {
-        self.balancer.keyspace_shares(&LiveView::new(&self.servers))
+        self.balancer.keyspace_shares(&LiveView::health(&self.servers))
     }
 
     /// Picks a server for a request from the servers' live state.
     pub fn select(&self, req: &KeyInput<'_>) -> Result<(usize, Why<'_>), SelectError> {
-        self.select_among(req, &LiveView::new(&self.servers))
+        self.select_among(req, &LiveView::new(self))
     }
 
     /// Picks among the servers `view` allows.
@@ -229,7 +259,7 @@ impl Upstream {
             return Err(no_eligible());
         }
         let Some(hash) = &self.hash else {
-            let i = self.balancer.pick(None, view).ok_or_else(no_eligible)?;
+            let i = self.ramped(view, |v| self.balancer.pick(None, v)).ok_or_else(no_eligible)?;
             return Ok((i, Why::Turn));
         };
         for source in &hash.policy.keys {
@@ -243,8 +273,8 @@ impl Upstream {
         }
         let fallback = hash.policy.fallback;
         let picked = match fallback {
-            Fallback::Random => hash.random.pick(None, view),
-            Fallback::RoundRobin => hash.round_robin.pick(None, view),
+            Fallback::Random => self.ramped(view, |v| hash.random.pick(None, v)),
+            Fallback::RoundRobin => self.ramped(view, |v| hash.round_robin.pick(None, v)),
             Fallback::Reject => {
                 let sources: Vec<String> = hash.policy.keys.iter().map(ToString::to_string).collect();
                 return Err(SelectError::MissingKey {
