@@ -35,6 +35,8 @@ pub struct Activity {
     generation: AtomicU64,
     /// The connection became a tunnel (101): its bytes are no longer HTTP.
     upgraded: AtomicBool,
+    /// Requests handed to the service so far.
+    begun: AtomicU64,
 }
 
 /// Why the watchdog ends a connection.
@@ -56,12 +58,14 @@ impl Activity {
             ambiguous: AtomicBool::new(false),
             generation: AtomicU64::new(0),
             upgraded: AtomicBool::new(false),
+            begun: AtomicU64::new(0),
         })
     }
 
     /// A request arrived: counted until the returned token drops.
     pub fn begin(self: &Arc<Self>) -> Busy {
         self.in_flight.fetch_add(1, Relaxed);
+        self.begun.fetch_add(1, Relaxed);
         self.reading.store(false, Relaxed);
         Busy(self.clone())
     }
@@ -133,6 +137,11 @@ pub struct Noted<T> {
     scan: HeadScan,
     /// The activity generation whose head `scan` judged.
     generation: u64,
+    /// hyper's own error answer with its cause added, and how much of it is written.
+    rewritten: Option<(Vec<u8>, usize)>,
+    /// Final HTTP/1 response heads written: fewer than the requests begun
+    /// means the head being written answers one of them.
+    heads: u64,
 }
 
 impl<T> Noted<T> {
@@ -142,6 +151,54 @@ impl<T> Noted<T> {
             activity,
             scan: HeadScan::default(),
             generation: 0,
+            rewritten: None,
+            heads: 0,
+        }
+    }
+}
+
+impl<T: AsyncWrite + Unpin> Noted<T> {
+    /// Writes what is left of a rewritten answer; Ready(Ok) once it is all out.
+    fn drain(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        while let Some((bytes, done)) = &mut self.rewritten {
+            match Pin::new(&mut self.inner).poll_write(cx, &bytes[*done..]) {
+                Poll::Ready(Ok(0)) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
+                Poll::Ready(Ok(n)) => {
+                    *done += n;
+                    if *done == bytes.len() {
+                        self.rewritten = None;
+                    }
+                }
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    /// Whether a write starting with `start` is hyper's own answer to a
+    /// bad head: a final response head that answers no request the service
+    /// was given (and nothing is in flight or tunnelled).
+    fn own_answer(&mut self, start: &[u8]) -> bool {
+        if !crate::head_error::is_final_head(start) || self.activity.upgraded.load(Relaxed) {
+            return false;
+        }
+        if self.heads < self.activity.begun.load(Relaxed) {
+            self.heads += 1;
+            return false;
+        }
+        self.activity.in_flight.load(Relaxed) == 0
+    }
+
+    /// Takes `whole` as written, with its cause added (see `head_error`);
+    /// false when it is not an empty error answer.
+    fn rewrite(&mut self, whole: &[u8]) -> bool {
+        match crate::head_error::with_cause(whole) {
+            Some(bytes) => {
+                self.rewritten = Some((bytes, 0));
+                true
+            }
+            None => false,
         }
     }
 }
@@ -171,14 +228,24 @@ impl<T: AsyncRead + Unpin> AsyncRead for Noted<T> {
 
 impl<T: AsyncWrite + Unpin> AsyncWrite for Noted<T> {
     fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        std::task::ready!(self.drain(cx))?;
+        if self.own_answer(buf) && self.rewrite(buf) {
+            // taken whole; it goes out now or on the next write or flush
+            return match self.drain(cx) {
+                Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+                _ => Poll::Ready(Ok(buf.len())),
+            };
+        }
         Pin::new(&mut self.inner).poll_write(cx, buf)
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        std::task::ready!(self.drain(cx))?;
         Pin::new(&mut self.inner).poll_flush(cx)
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        std::task::ready!(self.drain(cx))?;
         Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 
@@ -191,6 +258,16 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Noted<T> {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
+        std::task::ready!(self.drain(cx))?;
+        if bufs.first().is_some_and(|b| self.own_answer(b)) {
+            let whole: Vec<u8> = bufs.iter().flat_map(|b| b.iter().copied()).collect();
+            if self.rewrite(&whole) {
+                return match self.drain(cx) {
+                    Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+                    _ => Poll::Ready(Ok(whole.len())),
+                };
+            }
+        }
         Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
     }
 }

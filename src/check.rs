@@ -130,6 +130,22 @@ pub fn summary(config: &Config) -> String {
     out
 }
 
+/// Settings that are valid but do nothing, each a warning line.
+pub fn warnings(config: &Config) -> Vec<String> {
+    config
+        .upstreams
+        .iter()
+        .filter(|u| u.protect.slow_start.is_some() && u.balance.hash().is_some_and(|h| h.bounded_load.is_none()))
+        .map(|u| {
+            format!(
+                "warning: upstreams.{}.slow_start: has no effect on a hash pool without hash.bounded_load \
+                 (keys keep their home; the ramp scales the bounded-load cap)",
+                u.name
+            )
+        })
+        .collect()
+}
+
 /// One warning per DNS name that does not resolve now: not an error, since
 /// the platform may create it later (fulcrum serves 503 for that pool until then).
 pub async fn dns_warnings(config: &Config) -> Vec<String> {

@@ -12,6 +12,7 @@ pub mod diff;
 pub mod discovery;
 pub mod explain;
 pub mod fasthash;
+pub mod head_error;
 pub mod head_scan;
 pub mod health;
 pub mod metrics;

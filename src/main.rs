@@ -91,12 +91,19 @@ fn main() -> ExitCode {
 }
 
 fn load(path: &Path) -> Result<Config> {
-    config::load(path).with_context(|| format!("invalid config {}", path.display()))
+    config::load(path).map_err(|e| match e {
+        // "cannot read PATH: CAUSE" already says it all, once
+        config::ConfigError::Io { .. } => anyhow::anyhow!("{e}"),
+        invalid => anyhow::anyhow!("invalid config {}: {invalid}", path.display()),
+    })
 }
 
 fn check(path: &Path, diff: Option<&Path>) -> Result<()> {
     let config = load(path)?;
     print!("{}", fulcrum::check::summary(&config));
+    for w in fulcrum::check::warnings(&config) {
+        eprintln!("{w}");
+    }
     if !fulcrum::discovery::names(&config).is_empty() {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
         for w in rt.block_on(fulcrum::check::dns_warnings(&config)) {

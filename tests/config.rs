@@ -109,7 +109,12 @@ fn malformed_documents_get_errors_not_panics() {
     has(&ps, "routes", Some(3), "at least one route");
     let ps = problems("listeners: 5\nupstreams: { a: { servers: [{ address: 1.2.3.4:5, weight: x }] } }\nroutes: [{ upstream: a }]\nworkers: -1\nshutdown_timeout: 30\n");
     has(&ps, "listeners", Some(1), "must be a list");
-    has(&ps, "upstreams.a.servers[0].weight", Some(2), "invalid type");
+    has(
+        &ps,
+        "upstreams.a.servers[0].weight",
+        Some(2),
+        "must be an integer 1..=1000, found `x`",
+    );
     has(&ps, "workers", Some(4), "0..=1024");
     has(&ps, "shutdown_timeout", Some(5), "no unit");
 }

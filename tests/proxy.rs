@@ -54,16 +54,17 @@ async fn forwarded_headers_added_hop_by_hop_removed_host_kept() {
 }
 
 #[tokio::test]
-async fn refused_connection_is_502_naming_the_server() {
+async fn refused_connection_is_502_in_words_without_the_servers_address() {
     let dead = closed_port();
     let yaml = ONE.replace("{b0}", &dead.to_string());
     let lb = spawn_lb(&yaml, &[]).await;
     let r = send(&client(), lb.addr, "GET", "/", &[]).await;
     assert_eq!(r.status, 502);
     assert_eq!(r.headers["content-type"], "text/plain; charset=utf-8");
+    assert_eq!(r.body, "502 Bad Gateway: upstream pool: no server could be reached\n");
     assert!(
-        r.body.contains(&format!("upstream pool: cannot connect to {dead}")),
-        "{}",
+        !r.body.contains(&dead.port().to_string()),
+        "no internal address: {}",
         r.body
     );
 }
@@ -82,7 +83,11 @@ async fn bad_upstream_response_is_502() {
     let lb = spawn_lb(&ONE.replace("{b0}", &addr.to_string()), &[]).await;
     let r = send(&client(), lb.addr, "GET", "/", &[]).await;
     assert_eq!(r.status, 502);
-    assert!(r.body.contains(&format!("bad response from {addr}")), "{}", r.body);
+    assert_eq!(
+        r.body,
+        "502 Bad Gateway: upstream pool: the server sent no valid response\n"
+    );
+    assert!(!r.body.contains(&addr.port().to_string()), "{}", r.body);
 }
 
 #[tokio::test]
@@ -91,12 +96,7 @@ async fn slow_response_is_504_within_the_timeout() {
     let lb = spawn_lb(ONE, &[&b]).await;
     let r = send(&client(), lb.addr, "GET", "/sleep/3000", &[]).await;
     assert_eq!(r.status, 504);
-    assert!(
-        r.body
-            .contains(&format!("upstream pool: no response from {} within 300ms", b.addr)),
-        "{}",
-        r.body
-    );
+    assert_eq!(r.body, "504 Gateway Timeout: upstream pool: no response in time\n");
 }
 
 #[tokio::test]

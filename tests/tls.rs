@@ -278,7 +278,8 @@ async fn tls_upstreams_verify_their_certificate_and_may_speak_h2() {
     assert_eq!(send(&c, lb.addr, "GET", "/h1", &[]).await.body, "HTTP/1.1 http");
     let r = send(&c, lb.addr, "GET", "/liar", &[]).await;
     assert_eq!(r.status, 502, "{}", r.body);
-    assert!(r.body.to_lowercase().contains("certificate"), "{}", r.body);
+    // the certificate failure is in the log; the client only learns the pool failed
+    assert_eq!(r.body, "502 Bad Gateway: upstream liar: no server could be reached\n");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

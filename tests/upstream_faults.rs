@@ -101,7 +101,10 @@ async fn an_invalid_status_line_is_502() {
         for _ in 0..2 {
             let r = send(&c, lb.addr, "GET", "/", &[]).await;
             assert_eq!(r.status, 502, "{reply:?}: {}", r.body);
-            assert!(r.body.contains("bad response"), "{}", r.body);
+            assert_eq!(
+                r.body,
+                "502 Bad Gateway: upstream p: the server sent no valid response\n"
+            );
         }
         assert_eq!(
             conns.load(Ordering::SeqCst),
@@ -141,7 +144,7 @@ async fn an_upstream_that_never_accepts_is_502_after_the_connect_timeout() {
     let start = std::time::Instant::now();
     let r = send(&client(), lb.addr, "GET", "/", &[]).await;
     assert_eq!(r.status, 502, "{}", r.body);
-    assert!(r.body.contains(&format!("cannot connect to {addr}")), "{}", r.body);
+    assert_eq!(r.body, "502 Bad Gateway: upstream p: no server could be reached\n");
     // it waited for the connect (not refused at once), and far less than the
     // kernel's own connect timeout (the upper bound is generous against noise)
     let took = start.elapsed();

@@ -6,6 +6,7 @@
 
 mod action;
 mod duration;
+mod error_pages;
 mod health;
 mod limits;
 mod locate;
@@ -20,6 +21,7 @@ mod upstream;
 mod validate;
 
 pub use duration::parse_duration;
+pub use error_pages::{ErrorPage, ErrorPages};
 pub use protect::{Protection, QueueConfig, MIN_RETRY_CONCURRENCY};
 pub use tls::{CertPair, PemFile, TlsVersion};
 pub use types::*;
@@ -51,10 +53,20 @@ impl fmt::Display for Problem {
 /// Why a config could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read {path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    /// The cause is shown once, in words (not chained as a source too).
+    #[error("cannot read {path}: {}", io_cause(.error))]
+    Io { path: String, error: std::io::Error },
     #[error("{}", list(.0))]
     Invalid(Vec<Problem>),
+}
+
+/// An I/O error in words, without the OS error number: "No such file or directory".
+pub fn io_cause(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    match text.rfind(" (os error ") {
+        Some(at) if text.ends_with(')') => text[..at].to_string(),
+        _ => text,
+    }
 }
 
 fn list(problems: &[Problem]) -> String {
@@ -84,9 +96,9 @@ fn line_of(lines: &std::collections::HashMap<String, usize>, path: &str) -> Opti
 
 /// Reads and validates the config file at `path`.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
-    let src = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+    let src = std::fs::read_to_string(path).map_err(|error| ConfigError::Io {
         path: path.display().to_string(),
-        source,
+        error,
     })?;
     parse_in(&src, path.parent().unwrap_or(Path::new(".")))
 }

@@ -62,7 +62,10 @@ pub(super) fn protection(cx: &mut Ctx, path: &str, raw: RawProtection) -> Protec
         Some(q) => {
             let qpath = format!("{path}.queue");
             if max_in_flight.is_none() {
-                cx.err(&qpath, "only with max_in_flight: requests queue when every server is at its limit");
+                cx.err(
+                    &qpath,
+                    "only with max_in_flight: requests queue when every server is at its limit",
+                );
             }
             let max = super::limits::int(cx, &format!("{qpath}.max"), q.max, d.queue.max.into(), 0, MAX_QUEUE);
             let tpath = format!("{qpath}.timeout");
@@ -70,7 +73,10 @@ pub(super) fn protection(cx: &mut Ctx, path: &str, raw: RawProtection) -> Protec
             if timeout.is_zero() || timeout > Duration::from_secs(3600) {
                 cx.err(&tpath, format!("must be from 1ms to 1h, found {timeout:?}"));
             }
-            QueueConfig { max: max as u32, timeout }
+            QueueConfig {
+                max: max as u32,
+                timeout,
+            }
         }
     };
     let slow_start = raw.slow_start.map(|v| {
@@ -85,7 +91,10 @@ pub(super) fn protection(cx: &mut Ctx, path: &str, raw: RawProtection) -> Protec
         let bpath = format!("{path}.retries.budget");
         let share = percent(&v);
         if share.is_none() {
-            cx.err(&bpath, format!("must be a share from 1% to 100% such as 20%, found {v:?}"));
+            cx.err(
+                &bpath,
+                format!("must be a share from 1% to 100% such as 20%, found {v:?}"),
+            );
         }
         share
     });

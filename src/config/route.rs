@@ -180,13 +180,73 @@ pub(super) fn headers(cx: &mut Ctx, path: &str, raw: BTreeMap<String, String>) -
     out
 }
 
+/// The IANA HTTP Method Registry (2024), the common ones first so a
+/// suggestion prefers them on a tie.
+const METHODS: &[&str] = &[
+    "GET",
+    "HEAD",
+    "POST",
+    "PUT",
+    "DELETE",
+    "PATCH",
+    "OPTIONS",
+    "CONNECT",
+    "TRACE",
+    "QUERY",
+    "ACL",
+    "BASELINE-CONTROL",
+    "BIND",
+    "CHECKIN",
+    "CHECKOUT",
+    "COPY",
+    "LABEL",
+    "LINK",
+    "LOCK",
+    "MERGE",
+    "MKACTIVITY",
+    "MKCALENDAR",
+    "MKCOL",
+    "MKREDIRECTREF",
+    "MKWORKSPACE",
+    "MOVE",
+    "ORDERPATCH",
+    "PRI",
+    "PROPFIND",
+    "PROPPATCH",
+    "REBIND",
+    "REPORT",
+    "SEARCH",
+    "UNBIND",
+    "UNCHECKOUT",
+    "UNLINK",
+    "UNLOCK",
+    "UPDATE",
+    "UPDATEREDIRECTREF",
+    "VERSION-CONTROL",
+];
+
+/// `match.methods`: registered HTTP methods only, so a typo such as `GTE`
+/// is an error naming the nearest method rather than a route that never matches.
 fn methods(cx: &mut Ctx, path: &str, raw: Vec<String>) -> Vec<Method> {
     let mut out = Vec::new();
     for (i, m) in raw.into_iter().enumerate() {
-        match Method::from_bytes(m.to_ascii_uppercase().as_bytes()) {
-            Ok(method) => out.push(method),
-            Err(_) => cx.err(&format!("{path}[{i}]"), format!("`{m}` is not an HTTP method")),
+        let upper = m.to_ascii_uppercase();
+        if let Some(method) = METHODS
+            .contains(&upper.as_str())
+            .then(|| Method::from_bytes(upper.as_bytes()).ok())
+            .flatten()
+        {
+            out.push(method);
+            continue;
         }
+        let nearest = METHODS
+            .iter()
+            .min_by_key(|known| strsim::osa_distance(known, &upper))
+            .expect("the registry is not empty");
+        cx.err(
+            &format!("{path}[{i}]"),
+            format!("`{m}` is not a registered HTTP method; did you mean {nearest}?"),
+        );
     }
     out
 }

@@ -117,7 +117,7 @@ pub enum KeyList {
 #[serde(deny_unknown_fields)]
 pub struct RawServer {
     pub address: String,
-    pub weight: Option<i64>,
+    pub weight: Option<Value>,
 }
 
 /// `upstreams.*.discovery`.

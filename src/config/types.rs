@@ -31,12 +31,16 @@ pub struct Config {
     pub routes: Vec<RouteConfig>,
     /// `request_id`: off when absent.
     pub request_id: Option<RequestIdConfig>,
+    /// Bodies replacing fulcrum's own error answers.
+    pub error_pages: super::ErrorPages,
 }
 
 impl Config {
     /// Every TLS file the config was loaded with (certificates, keys, CAs),
     /// so a watch can notice a rotation that leaves the YAML unchanged.
-    pub fn tls_files(&self) -> Vec<&super::PemFile> {
+    /// Every file the config names and read at load (TLS material, error
+    /// pages): the reload watch notices when one changes.
+    pub fn watched_files(&self) -> Vec<&super::PemFile> {
         let mut files = Vec::new();
         for tls in self.listeners.iter().filter_map(|l| l.tls.as_ref()) {
             for pair in &tls.certificates {
@@ -45,6 +49,7 @@ impl Config {
             files.extend(tls.client_ca.as_ref());
         }
         files.extend(self.upstreams.iter().filter_map(|u| u.tls.as_ref()?.ca.as_ref()));
+        files.extend(self.error_pages.files());
         files
     }
 }

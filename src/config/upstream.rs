@@ -322,13 +322,28 @@ fn servers(cx: &mut Ctx, path: &str, items: Vec<Value>) -> (Vec<ServerConfig>, V
         let Some(raw) = cx.de::<RawServer>(item, &spath) else {
             continue;
         };
-        let weight = raw.weight.unwrap_or(1);
-        if !(1..=1000).contains(&weight) {
-            cx.err(
-                &format!("{spath}.weight"),
-                format!("{weight} is out of range: must be 1..=1000"),
-            );
-        }
+        let weight = match &raw.weight {
+            None => 1,
+            Some(v) => match v.as_i64() {
+                Some(w) if (1..=1000).contains(&w) => w,
+                Some(w) => {
+                    cx.err(
+                        &format!("{spath}.weight"),
+                        format!("{w} is out of range: must be an integer 1..=1000"),
+                    );
+                    1
+                }
+                None => {
+                    let shown = serde_yaml::to_string(v).unwrap_or_default();
+                    let shown = shown.trim();
+                    cx.err(
+                        &format!("{spath}.weight"),
+                        format!("must be an integer 1..=1000, found `{shown}`"),
+                    );
+                    1
+                }
+            },
+        };
         match raw.address.parse::<SocketAddr>() {
             Ok(address) if out.iter().any(|s| s.address == address) => cx.err(
                 &format!("{spath}.address"),

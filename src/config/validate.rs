@@ -22,6 +22,7 @@ const TOP_KEYS: &[&str] = &[
     "upstreams",
     "routes",
     "request_id",
+    "error_pages",
 ];
 
 /// Collects problems while validating.
@@ -143,6 +144,7 @@ pub(super) fn validate(root: Value, base: &std::path::Path) -> (Option<Config>, 
     let mut trusted_proxies = Vec::new();
     let mut shutdown_timeout = Duration::from_secs(30);
     let mut request_id = None;
+    let mut error_pages = crate::config::ErrorPages::default();
     for (k, v) in map {
         let Some(key) = k.as_str().map(str::to_string) else {
             cx.err("", format!("keys must be strings, found {k:?}"));
@@ -166,7 +168,8 @@ pub(super) fn validate(root: Value, base: &std::path::Path) -> (Option<Config>, 
             }
             "access_log" => access_log = validate_access_log(&mut cx, v),
             "request_id" => request_id = super::policy::request_id(&mut cx, v),
-            "rate_limits" | "error_pages" => cx.not_built("", &[(key.as_str(), true)]),
+            "error_pages" => error_pages = super::error_pages::error_pages(&mut cx, v),
+            "rate_limits" => cx.not_built("", &[(key.as_str(), true)]),
             other => cx.err(other, format!("unknown key; expected one of: {}", TOP_KEYS.join(", "))),
         }
     }
@@ -196,6 +199,7 @@ pub(super) fn validate(root: Value, base: &std::path::Path) -> (Option<Config>, 
         upstreams,
         routes,
         request_id,
+        error_pages,
     };
     (Some(config), cx.problems)
 }

@@ -74,10 +74,13 @@ impl<F: Future<Output = Result<Response<ProxyBody>, Infallible>>> Future for Dea
         match this.inner.poll(cx) {
             Poll::Pending => Poll::Pending,
             Poll::Ready(Ok(done)) => Poll::Ready(done),
-            Poll::Ready(Err(_elapsed)) => Poll::Ready(Ok(answer(ProxyError::RouteTimeout {
-                route: this.facts.route().label.clone(),
-                timeout: *this.after,
-            }))),
+            Poll::Ready(Err(_elapsed)) => {
+                let e = ProxyError::RouteTimeout {
+                    route: this.facts.route().label.clone(),
+                    timeout: *this.after,
+                };
+                Poll::Ready(Ok(answer(e, &this.facts.snap.config.error_pages)))
+            }
         }
     }
 }

@@ -14,14 +14,15 @@ use crate::upstream::{InFlight, KeyInput, SelectError, Why};
 use http::uri::PathAndQuery;
 use http::{Request, Response};
 
-/// Turns a failure into fulcrum's own answer, logged by severity.
-pub fn answer(e: ProxyError) -> Response<ProxyBody> {
+/// Turns a failure into fulcrum's own answer (or the config's error page
+/// for its status), logged by severity with the detail the body leaves out.
+pub fn answer(e: ProxyError, pages: &crate::config::ErrorPages) -> Response<ProxyBody> {
     if e.status().is_server_error() {
         tracing::warn!("{e}");
     } else {
         tracing::debug!("{e}");
     }
-    e.into_response()
+    e.into_response(pages)
 }
 
 /// Runs the route's action; never fails (failures are answers).
@@ -81,7 +82,7 @@ macro_rules! __act {
             }
             Target::Answered(resp) => Ok(*resp),
         };
-        sent.unwrap_or_else(answer)
+        sent.unwrap_or_else(|e| answer(e, &facts.snap.config.error_pages))
     }};
 }
 pub use crate::__act as act;
@@ -106,10 +107,17 @@ pub fn key_input<'a>(facts: &'a Facts, parts: &'a http::request::Parts) -> KeyIn
 /// Picks a server of pool `upstream_index` and counts the request on it;
 /// a `Full` failure means the request should queue (every eligible server
 /// is at `max_in_flight`, or requests wait already and it goes behind them).
-pub fn pick<'a>(facts: &'a Facts, upstream_index: usize, parts: &http::request::Parts) -> Result<Picked<'a>, ProxyError> {
+pub fn pick<'a>(
+    facts: &'a Facts,
+    upstream_index: usize,
+    parts: &http::request::Parts,
+) -> Result<Picked<'a>, ProxyError> {
     let upstream = &facts.snap.upstreams[upstream_index];
     if upstream.max_in_flight != u64::MAX && upstream.shared.depth() > 0 {
-        return Err(SelectError::Full { upstream: upstream.name.clone() }.into());
+        return Err(SelectError::Full {
+            upstream: upstream.name.clone(),
+        }
+        .into());
     }
     upstream.acquire(&key_input(facts, parts), &[], false).map_err(|e| {
         facts.record(|i| i.upstream = Some(upstream_index));

@@ -1,6 +1,7 @@
 //! Why a request failed, and the one map from cause to status code.
 
 use super::body::ProxyBody;
+use crate::config::ErrorPages;
 use crate::upstream::SelectError;
 use http::{header, HeaderValue, Response, StatusCode};
 use std::time::Duration;
@@ -49,7 +50,9 @@ impl ProxyError {
         match self {
             ProxyError::NoRoute { .. } => StatusCode::NOT_FOUND,
             ProxyError::Select(SelectError::MissingKey { .. }) => StatusCode::BAD_REQUEST,
-            ProxyError::Select(SelectError::NoEligible { .. } | SelectError::Full { .. } | SelectError::Budget { .. })
+            ProxyError::Select(
+                SelectError::NoEligible { .. } | SelectError::Full { .. } | SelectError::Budget { .. },
+            )
             | ProxyError::Queue { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ProxyError::Connect { .. } | ProxyError::BadResponse { .. } => StatusCode::BAD_GATEWAY,
             ProxyError::Timeout { .. } | ProxyError::RouteTimeout { .. } => StatusCode::GATEWAY_TIMEOUT,
@@ -64,20 +67,42 @@ impl ProxyError {
         matches!(self, ProxyError::Select(SelectError::Full { .. }))
     }
 
-    /// A short plain-text response naming the cause.
-    pub fn into_response(self) -> Response<ProxyBody> {
+    /// The cause in words a client may see: the upstream's name, never a
+    /// server's address or an OS error (those go to the log, with `Display`).
+    pub fn public(&self) -> String {
+        match self {
+            ProxyError::Connect { upstream, .. } => format!("upstream {upstream}: no server could be reached"),
+            ProxyError::BadResponse { upstream, .. } => {
+                format!("upstream {upstream}: the server sent no valid response")
+            }
+            ProxyError::Timeout { upstream, .. } => format!("upstream {upstream}: no response in time"),
+            ProxyError::Select(SelectError::Full { upstream } | SelectError::Budget { upstream }) => {
+                format!("upstream {upstream}: no server available")
+            }
+            other => other.to_string(),
+        }
+    }
+
+    /// A short plain-text response naming the cause, or the operator's
+    /// page for its status or class from `error_pages`.
+    pub fn into_response(self, pages: &ErrorPages) -> Response<ProxyBody> {
         let status = self.status();
-        let text = format!(
-            "{} {}: {self}\n",
-            status.as_u16(),
-            status.canonical_reason().unwrap_or("")
-        );
-        let mut resp = Response::new(ProxyBody::text(text));
+        let (body, content_type) = match pages.find(status.as_u16()) {
+            Some(page) => (ProxyBody::text(page.file.pem.clone()), page.content_type),
+            None => {
+                let text = format!(
+                    "{} {}: {}\n",
+                    status.as_u16(),
+                    status.canonical_reason().unwrap_or(""),
+                    self.public()
+                );
+                (ProxyBody::text(text), "text/plain; charset=utf-8")
+            }
+        };
+        let mut resp = Response::new(body);
         *resp.status_mut() = status;
-        resp.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/plain; charset=utf-8"),
-        );
+        resp.headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
         if matches!(self, ProxyError::BadRequest(_)) {
             // the connection's framing can no longer be trusted
             resp.headers_mut()
@@ -148,7 +173,9 @@ mod tests {
             timeout: Duration::from_secs(1),
         };
         assert_eq!(t.status(), 504);
-        let resp = connect.into_response();
+        assert_eq!(connect.public(), "upstream a: no server could be reached");
+        assert!(connect.to_string().contains("1.2.3.4:5"), "the log keeps the detail");
+        let resp = connect.into_response(&ErrorPages::default());
         assert_eq!(resp.status(), 502);
         assert_eq!(resp.headers()["content-type"], "text/plain; charset=utf-8");
     }

@@ -34,7 +34,7 @@ pub async fn forward(a: Arrival, req: Request<Incoming>) -> (Response<ProxyBody>
     });
     let logged = a.snap.access_log.is_some();
     let (mut resp, mut info) = match admit(&a, &parts) {
-        Err(e) => (action::answer(e), Info::default()),
+        Err(e) => (action::answer(e, &a.snap.config.error_pages), Info::default()),
         Ok(routed) => {
             let facts = prepare(a, routed, &mut parts, id.as_ref().map(|(_, v)| v.clone()));
             let body = ReqBody::new(body);

@@ -111,7 +111,7 @@ impl tower::Service<Request<Incoming>> for ProxyService {
             let (resp, info) = if ambiguous {
                 metrics.requests_rejected.with_label_values(&["bad_request"]).inc();
                 let e = ProxyError::BadRequest("both Content-Length and Transfer-Encoding");
-                (action::answer(e), done::Info::default())
+                (action::answer(e, &snapshot.config.error_pages), done::Info::default())
             } else {
                 let arrival = forward::Arrival {
                     snap: snapshot.clone(),

@@ -38,7 +38,7 @@ pub fn digest<'a>(bytes: &[u8], files: impl IntoIterator<Item = &'a [u8]>) -> [u
 
 /// The digest of the config file as loaded into `config`.
 pub fn loaded_digest(bytes: &[u8], config: &config::Config) -> [u8; 32] {
-    digest(bytes, config.tls_files().into_iter().map(|f| f.pem.as_slice()))
+    digest(bytes, config.watched_files().into_iter().map(|f| f.pem.as_slice()))
 }
 
 /// Reads, validates and applies the config file; logs and counts the outcome.
@@ -60,9 +60,9 @@ async fn read_and_apply(shared: &Arc<Shared>) -> Result<u64, ReloadError> {
         return Err(ReloadError::ShuttingDown);
     }
     let path = shared.config_path.as_ref().ok_or(ReloadError::NoFile)?;
-    let bytes = tokio::fs::read(path).await.map_err(|source| ConfigError::Io {
+    let bytes = tokio::fs::read(path).await.map_err(|error| ConfigError::Io {
         path: path.display().to_string(),
-        source,
+        error,
     })?;
     let text = String::from_utf8(bytes.clone()).map_err(|_| {
         ConfigError::Invalid(vec![config::Problem {
@@ -149,7 +149,7 @@ pub async fn watch_file(handle: Handle, path: PathBuf) {
 /// config names, read from disk now (a missing file hashes as empty).
 async fn watched_now(bytes: &[u8], serving: &config::Config) -> [u8; 32] {
     let mut files = Vec::new();
-    for f in serving.tls_files() {
+    for f in serving.watched_files() {
         files.push(tokio::fs::read(&f.path).await.unwrap_or_default());
     }
     digest(bytes, files.iter().map(Vec::as_slice))

@@ -168,7 +168,13 @@ impl Upstream {
             .map(|(s, m)| {
                 let old = previous.and_then(|p| p.servers.iter().find(|old| old.address == s.address));
                 // a server a reload or DNS adds to a pool ramps up (slow start)
-                let fresh = || Arc::new(if previous.is_some() { Health::added() } else { Health::default() });
+                let fresh = || {
+                    Arc::new(if previous.is_some() {
+                        Health::added()
+                    } else {
+                        Health::default()
+                    })
+                };
                 Server {
                     address: s.address,
                     authority: m.id.parse().expect("a socket address is an authority"),
@@ -259,7 +265,9 @@ impl Upstream {
             return Err(no_eligible());
         }
         let Some(hash) = &self.hash else {
-            let i = self.ramped(view, |v| self.balancer.pick(None, v)).ok_or_else(no_eligible)?;
+            let i = self
+                .ramped(view, |v| self.balancer.pick(None, v))
+                .ok_or_else(no_eligible)?;
             return Ok((i, Why::Turn));
         };
         for source in &hash.policy.keys {

@@ -47,7 +47,10 @@ async fn no_server_ever_sees_more_than_max_in_flight_under_fifty_clients() {
     let peaks = (a.max_active.load(SeqCst), b.max_active.load(SeqCst));
     assert_eq!(peaks, (3, 3), "each server reached its limit and never passed it");
     let admin = lb.admin.unwrap();
-    assert_eq!(metric(admin, "fulcrum_upstream_queue_depth", &[("upstream", "p")]).await, 0.0);
+    assert_eq!(
+        metric(admin, "fulcrum_upstream_queue_depth", &[("upstream", "p")]).await,
+        0.0
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -58,7 +61,9 @@ async fn waiting_requests_are_served_in_the_order_they_came() {
     let mut tasks = Vec::new();
     for i in 0..6 {
         let addr = lb.addr;
-        tasks.push(tokio::spawn(async move { send(&client(), addr, "GET", &format!("/n{i}"), &[]).await.status }));
+        tasks.push(tokio::spawn(async move {
+            send(&client(), addr, "GET", &format!("/n{i}"), &[]).await.status
+        }));
         if i == 0 {
             eventually(Duration::from_secs(5), || (a.active.load(SeqCst) == 1).then_some(())).await;
         } else {
@@ -93,10 +98,18 @@ async fn a_full_queue_and_a_long_wait_each_answer_503_naming_the_cause() {
     assert_eq!(first.await.unwrap().status, 200);
     for reason in ["full", "timeout"] {
         let labels = [("upstream", "p"), ("reason", reason)];
-        assert_eq!(metric(admin, "fulcrum_upstream_queue_overflow_total", &labels).await, 1.0, "{reason}");
+        assert_eq!(
+            metric(admin, "fulcrum_upstream_queue_overflow_total", &labels).await,
+            1.0,
+            "{reason}"
+        );
     }
     let labels = [("upstream", "p"), ("code", "503")];
-    assert_eq!(metric_sum(admin, "fulcrum_requests_total", &labels).await, 2.0, "counted like any 503");
+    assert_eq!(
+        metric_sum(admin, "fulcrum_requests_total", &labels).await,
+        2.0,
+        "counted like any 503"
+    );
     let uris: Vec<String> = a.seen().iter().map(|r| r.uri.clone()).collect();
     assert_eq!(uris, ["/first"], "refused requests never reach the server");
 }
@@ -123,7 +136,10 @@ async fn a_client_that_goes_away_leaves_the_queue_and_frees_its_slot() {
     let next = send(&client(), addr, "GET", "/next", &[]).await;
     assert_eq!(next.status, 200);
     let uris: Vec<String> = a.seen().iter().map(|r| r.uri.clone()).collect();
-    assert!(!uris.contains(&"/gone-waiting".to_string()), "a request that left the queue is never sent");
+    assert!(
+        !uris.contains(&"/gone-waiting".to_string()),
+        "a request that left the queue is never sent"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -141,7 +157,10 @@ async fn a_thousand_waiting_clients_vanishing_at_random_leak_no_slot() {
             let c = client();
             // about half give up at a random moment, in flight or waiting
             let patience = Duration::from_millis(if i % 2 == 0 { fastrand::u64(1..800) } else { 5_000 });
-            tokio::time::timeout(patience, send(&c, addr, "GET", "/", &[])).await.ok().map(|r| r.status.as_u16())
+            tokio::time::timeout(patience, send(&c, addr, "GET", "/", &[]))
+                .await
+                .ok()
+                .map(|r| r.status.as_u16())
         }));
     }
     let (mut served, mut refused) = (0, 0);
@@ -153,7 +172,10 @@ async fn a_thousand_waiting_clients_vanishing_at_random_leak_no_slot() {
             None => {}
         }
     }
-    assert!(served > 0 && refused > 0, "served {served}, timed out {refused}: the queue was exercised");
+    assert!(
+        served > 0 && refused > 0,
+        "served {served}, timed out {refused}: the queue was exercised"
+    );
     eventually_async(Duration::from_secs(10), || async move {
         let depth = metric(admin, "fulcrum_upstream_queue_depth", &[("upstream", "p")]).await;
         let text = send(&client(), admin, "GET", "/metrics", &[]).await.body;
