@@ -121,11 +121,31 @@ pub fn summary(config: &Config) -> String {
             .collect();
         let _ = writeln!(
             out,
-            "  {}: {algo}; {} servers: {}",
+            "  {}: {algo}; {} servers: {}{}",
             u.name,
             servers.len(),
-            servers.join(", ")
+            servers.join(", "),
+            protections(&u.protect)
         );
+    }
+    out
+}
+
+/// `; max_in_flight 100 (queue 1000, 5s); slow_start 30s; retry budget 20%`, or nothing.
+fn protections(p: &crate::config::Protection) -> String {
+    let mut out = String::new();
+    if let Some(max) = p.max_in_flight {
+        let _ = write!(
+            out,
+            "; max_in_flight {max} (queue {}, {:?})",
+            p.queue.max, p.queue.timeout
+        );
+    }
+    if let Some(window) = p.slow_start {
+        let _ = write!(out, "; slow_start {window:?}");
+    }
+    if let Some(share) = p.retry_budget {
+        let _ = write!(out, "; retry budget {}%", share * 100.0);
     }
     out
 }

@@ -106,6 +106,35 @@ mod tests {
     use super::super::quality::{members, Busy};
     use super::*;
 
+    /// Busy servers, the first ramping up at `ramp` of its weight (slow start).
+    struct Ramping(Busy, f64);
+
+    impl View for Ramping {
+        fn is_eligible(&self, i: usize) -> bool {
+            self.0.is_eligible(i)
+        }
+        fn in_flight(&self, i: usize) -> u64 {
+            self.0.in_flight(i)
+        }
+        fn ramp(&self, i: usize) -> f64 {
+            if i == 0 {
+                self.1
+            } else {
+                1.0
+            }
+        }
+    }
+
+    #[test]
+    fn slow_start_scales_a_ramping_servers_cap_so_its_keys_overflow_on() {
+        let b = Bound::new(1.25, &members(4));
+        // 4 in flight + 1: cap ceil(1.25 x 5 / 4) = 2 at full weight, 1 at a tenth
+        let busy = || Busy(vec![1, 1, 1, 1]);
+        assert_eq!(walk([0, 1, 2, 3].into_iter(), &busy(), Some(&b)), Some(0));
+        assert_eq!(walk([0, 1, 2, 3].into_iter(), &Ramping(busy(), 0.1), Some(&b)), Some(1));
+        assert_eq!(walk([0, 1, 2, 3].into_iter(), &Ramping(busy(), 1.0), Some(&b)), Some(0));
+    }
+
     #[test]
     fn a_factor_of_one_caps_every_server_at_the_ceiling_of_the_mean() {
         let b = Bound::new(1.0, &members(4));

@@ -18,7 +18,8 @@ pub fn now_ns() -> u64 {
 /// ejected, under `max_in_flight` and not already tried by this request.
 pub struct LiveView<'a> {
     servers: &'a [Server],
-    now_ns: u64,
+    /// Read on first use: most picks never need the clock.
+    now_ns: std::cell::OnceCell<u64>,
     /// `max_in_flight`, or u64::MAX without one.
     max: u64,
     /// The slow-start window in ns, 0 without one.
@@ -31,7 +32,7 @@ impl<'a> LiveView<'a> {
     pub fn new(upstream: &'a Upstream) -> Self {
         Self {
             servers: &upstream.servers,
-            now_ns: now_ns(),
+            now_ns: std::cell::OnceCell::new(),
             max: upstream.max_in_flight,
             ramp_ns: upstream.slow_start.map_or(0, |d| d.as_nanos() as u64),
             tried: &[],
@@ -42,7 +43,7 @@ impl<'a> LiveView<'a> {
     pub fn health(servers: &'a [Server]) -> Self {
         Self {
             servers,
-            now_ns: now_ns(),
+            now_ns: std::cell::OnceCell::new(),
             max: u64::MAX,
             ramp_ns: 0,
             tried: &[],
@@ -53,6 +54,10 @@ impl<'a> LiveView<'a> {
     pub fn without(mut self, tried: &'a [usize]) -> Self {
         self.tried = tried;
         self
+    }
+
+    fn now(&self) -> u64 {
+        *self.now_ns.get_or_init(now_ns)
     }
 
     /// Whether some untried server is healthy, full or not.
@@ -83,14 +88,18 @@ impl View for LiveView<'_> {
     }
 
     fn latency_ns(&self, index: usize) -> f64 {
-        self.servers[index].load.latency_ns(self.now_ns)
+        self.servers[index].load.latency_ns(self.now())
     }
 
     fn ramp(&self, index: usize) -> f64 {
         if self.ramp_ns == 0 {
             return 1.0;
         }
-        ramp(self.servers[index].health.eligible_since(), self.now_ns, self.ramp_ns)
+        let since = self.servers[index].health.eligible_since();
+        if since == 0 {
+            return 1.0;
+        }
+        ramp(since, self.now(), self.ramp_ns)
     }
 }
 

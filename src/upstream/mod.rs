@@ -294,3 +294,37 @@ impl Upstream {
         Ok((picked.ok_or_else(no_eligible)?, Why::Fallback(fallback)))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pool(addrs: &[&str]) -> UpstreamConfig {
+        let servers: Vec<String> = addrs.iter().map(|a| format!("{{ address: \"{a}\" }}")).collect();
+        let yaml = format!(
+            "listeners: [{{ address: \"127.0.0.1:0\" }}]\nupstreams: {{ p: {{ slow_start: 10s, servers: [{}] }} }}\nroutes: [{{ upstream: p }}]\n",
+            servers.join(", ")
+        );
+        crate::config::parse(&yaml).expect("valid").upstreams.remove(0)
+    }
+
+    #[test]
+    fn servers_a_reload_adds_ramp_while_those_that_stay_keep_their_state() {
+        let first = Upstream::new(&pool(&["10.0.0.1:80"]), None);
+        assert_eq!(
+            first.servers[0].health.eligible_since(),
+            0,
+            "start-up servers do not ramp"
+        );
+        first.shared.retries.store(2, std::sync::atomic::Ordering::Relaxed);
+        let next = Upstream::new(&pool(&["10.0.0.1:80", "10.0.0.2:80"]), Some(&first));
+        assert_eq!(next.servers[0].health.eligible_since(), 0);
+        assert!(next.servers[1].health.eligible_since() > 0, "an added server ramps");
+        assert!(
+            Arc::ptr_eq(&first.shared, &next.shared),
+            "the queue and budget carry over"
+        );
+        let view = LiveView::new(&next);
+        assert!(view.ramp(1) < 0.2 && view.ramp(0) == 1.0);
+    }
+}

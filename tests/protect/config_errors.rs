@@ -78,6 +78,11 @@ fn good_protections_are_accepted_with_their_defaults() {
     );
     assert_eq!(p.slow_start, Some(std::time::Duration::from_secs(30)));
     assert_eq!(p.retry_budget, Some(0.2));
+    let summary = fulcrum::check::summary(&c);
+    assert!(
+        summary.contains("max_in_flight 100 (queue 1000, 5s); slow_start 30s; retry budget 20%"),
+        "{summary}"
+    );
 }
 
 #[test]

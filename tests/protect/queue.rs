@@ -186,3 +186,29 @@ async fn a_thousand_waiting_clients_vanishing_at_random_leak_no_slot() {
     // and the pool serves the next request at once
     assert_eq!(send(&client(), lb.addr, "GET", "/", &[]).await.status, 200);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_keeps_the_queue_of_a_pool_that_stays() {
+    let a = spawn_slow_backend("a", Duration::from_millis(300)).await;
+    let yaml = yaml("{ address: \"{b0}\" }", "max_in_flight: 1");
+    let lb = spawn_lb_file(&yaml, &[&a]).await;
+    let admin = lb.admin.unwrap();
+    let addr = lb.addr;
+    let first = tokio::spawn(async move { send(&client(), addr, "GET", "/first", &[]).await.status });
+    eventually(Duration::from_secs(5), || (a.active.load(SeqCst) == 1).then_some(())).await;
+    let waiting = tokio::spawn(async move { send(&client(), addr, "GET", "/waiting", &[]).await.status });
+    queued(admin, 1.0).await;
+    // a reload that keeps pool p (and adds a route) while a request waits
+    let next = fill(&yaml, &[&a]).replace("routes: [", "routes: [{ match: { path: /other }, upstream: p }, ");
+    std::fs::write(&lb.path, next).unwrap();
+    lb.handle.reload().await.expect("reloads");
+    // a request on the new config goes behind the one that waited
+    let after = tokio::spawn(async move { send(&client(), addr, "GET", "/after", &[]).await.status });
+    queued(admin, 2.0).await;
+    for t in [first, waiting, after] {
+        assert_eq!(t.await.unwrap(), 200);
+    }
+    let order: Vec<String> = a.seen().iter().map(|r| r.uri.clone()).collect();
+    assert_eq!(order, ["/first", "/waiting", "/after"]);
+    assert_eq!(a.max_active.load(SeqCst), 1, "the limit held across the reload");
+}
