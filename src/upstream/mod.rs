@@ -309,6 +309,31 @@ mod tests {
     }
 
     #[test]
+    fn a_full_server_is_passed_over_and_a_hash_pool_walks_on_from_it() {
+        let yaml = "listeners: [{ address: \"127.0.0.1:0\" }]\nupstreams: { p: { balance: consistent_hash, \
+                    hash: { key: path }, max_in_flight: 1, servers: [{ address: \"10.0.0.1:80\" }, \
+                    { address: \"10.0.0.2:80\" }, { address: \"10.0.0.3:80\" }] } }\nroutes: [{ upstream: p }]\n";
+        let u = Upstream::new(&crate::config::parse(yaml).unwrap().upstreams[0], None);
+        let headers = http::HeaderMap::new();
+        let input = |path| KeyInput {
+            headers: &headers,
+            path,
+            query: None,
+            host: None,
+            client_ip: [127, 0, 0, 1].into(),
+        };
+        let (home, _, held) = u.acquire(&input("/k"), &[], false).unwrap();
+        let (next, _, second) = u.acquire(&input("/k"), &[], false).unwrap();
+        assert_ne!(next, home, "the full home is passed over");
+        let (third, _, last) = u.acquire(&input("/k"), &[], false).unwrap();
+        assert!(third != home && third != next);
+        let full = u.acquire(&input("/k"), &[], false).map(|_| ()).unwrap_err();
+        assert!(matches!(full, SelectError::Full { .. }), "every server is full: {full}");
+        drop((held, second, last));
+        assert_eq!(u.acquire(&input("/k"), &[], false).unwrap().0, home, "the key is home again");
+    }
+
+    #[test]
     fn servers_a_reload_adds_ramp_while_those_that_stay_keep_their_state() {
         let first = Upstream::new(&pool(&["10.0.0.1:80"]), None);
         assert_eq!(
