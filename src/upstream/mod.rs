@@ -330,7 +330,11 @@ mod tests {
         let full = u.acquire(&input("/k"), &[], false).map(|_| ()).unwrap_err();
         assert!(matches!(full, SelectError::Full { .. }), "every server is full: {full}");
         drop((held, second, last));
-        assert_eq!(u.acquire(&input("/k"), &[], false).unwrap().0, home, "the key is home again");
+        assert_eq!(
+            u.acquire(&input("/k"), &[], false).unwrap().0,
+            home,
+            "the key is home again"
+        );
     }
 
     #[test]
