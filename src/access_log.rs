@@ -21,7 +21,10 @@ const FLUSH_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
 #[derive(Debug)]
 pub struct Entry {
     pub time: SystemTime,
+    /// The connection's address (the PROXY header's source when the listener has one).
     pub client: SocketAddr,
+    /// The client behind trusted proxies (`X-Forwarded-For`), logged instead.
+    pub forwarded: Option<std::net::IpAddr>,
     pub method: String,
     pub host: String,
     pub path: String,
@@ -141,6 +144,10 @@ fn write_line(out: &mut String, e: &Entry, format: LogFormat) {
     use std::fmt::Write as _;
     let time = rfc3339(e.time);
     let key = e.key.as_deref().unwrap_or("");
+    let client: &dyn std::fmt::Display = match &e.forwarded {
+        Some(ip) => ip,
+        None => &e.client,
+    };
     match format {
         LogFormat::Json => {
             let q = |out: &mut String, s: &str| {
@@ -149,7 +156,7 @@ fn write_line(out: &mut String, e: &Entry, format: LogFormat) {
             };
             out.push_str("{\"time\":");
             q(out, &time);
-            let _ = write!(out, ",\"client\":\"{}\",\"method\":", e.client);
+            let _ = write!(out, ",\"client\":\"{client}\",\"method\":");
             q(out, &e.method);
             out.push_str(",\"host\":");
             q(out, &e.host);
@@ -176,8 +183,7 @@ fn write_line(out: &mut String, e: &Entry, format: LogFormat) {
         LogFormat::Text => {
             let _ = write!(
                 out,
-                "{time} {} \"{} {}{}\" {} route={} upstream={} server={} {:.3}ms {}B key={}",
-                e.client,
+                "{time} {client} \"{} {}{}\" {} route={} upstream={} server={} {:.3}ms {}B key={}",
                 e.method,
                 e.host,
                 e.path,
@@ -252,6 +258,7 @@ mod tests {
         let e = Entry {
             time: UNIX_EPOCH,
             client: "10.0.0.1:5000".parse().unwrap(),
+            forwarded: None,
             method: "GET".into(),
             host: "a.example".into(),
             path: "/x?y=1".into(),

@@ -39,6 +39,11 @@ pub struct Snapshot {
     pub algorithms: Vec<&'static str>,
     /// Kept across reloads while its config is unchanged.
     pub access_log: Option<Arc<AccessLog>>,
+    /// One per `config.rate_limits` (same index), kept across reloads while
+    /// the policy is unchanged.
+    pub limiters: Vec<Arc<crate::ratelimit::Limiter>>,
+    /// `trusted_proxies` as ranges.
+    pub trusted: crate::ipset::IpSet,
 }
 
 impl Snapshot {
@@ -90,8 +95,20 @@ impl Snapshot {
                 tls.insert(l.address.to_string(), built);
             }
         }
+        let limiters: Vec<Arc<crate::ratelimit::Limiter>> = config
+            .rate_limits
+            .iter()
+            .map(|cfg| {
+                let kept = previous.and_then(|p| p.limiters.iter().find(|l| l.config == *cfg));
+                kept.cloned()
+                    .unwrap_or_else(|| Arc::new(crate::ratelimit::Limiter::new(cfg)))
+            })
+            .collect();
         Ok(Self {
             version,
+            trusted: crate::ipset::IpSet::new(&config.trusted_proxies),
+            routes: crate::policy::build(config, &limiters),
+            limiters,
             id: crate::metrics::next_id(),
             declared: declared.clone(),
             resolved,
@@ -99,7 +116,6 @@ impl Snapshot {
             access_log,
             config: config.clone(),
             router: Router::new(config.routes.clone()),
-            routes: crate::policy::build(config),
             algorithms: config.upstreams.iter().map(|u| u.balance.name()).collect(),
             upstreams,
             clients,

@@ -7,6 +7,7 @@
 mod action;
 mod duration;
 mod error_pages;
+mod front;
 mod health;
 mod limits;
 mod locate;
@@ -22,6 +23,7 @@ mod validate;
 
 pub use duration::parse_duration;
 pub use error_pages::{ErrorPage, ErrorPages};
+pub use front::{parse_rate, Access, BasicAuth, RateLimitConfig};
 pub use protect::{Protection, QueueConfig, MIN_RETRY_CONCURRENCY};
 pub use tls::{CertPair, PemFile, TlsVersion};
 pub use types::*;

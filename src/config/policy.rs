@@ -77,6 +77,31 @@ pub(super) fn validate_policy(
             };
             Mirror { upstream, percent }
         }),
+        access: raw
+            .access
+            .take()
+            .and_then(|v| super::front::access(cx, &format!("{path}.access"), v)),
+        rate_limit: raw.rate_limit.take().and_then(|name| {
+            let found = known.rate_limits.iter().position(|l| l.name == name);
+            if found.is_none() {
+                let defined: Vec<&str> = known.rate_limits.iter().map(|l| l.name.as_str()).collect();
+                let defined = if defined.is_empty() {
+                    "none".to_string()
+                } else {
+                    defined.join(", ")
+                };
+                cx.err(
+                    &format!("{path}.rate_limit"),
+                    format!("unknown rate limit `{name}`; defined in rate_limits: {defined}"),
+                );
+            }
+            found
+        }),
+        basic_auth: raw
+            .basic_auth
+            .take()
+            .and_then(|v| super::front::basic_auth(cx, &format!("{path}.basic_auth"), v))
+            .map(std::sync::Arc::new),
     }
 }
 

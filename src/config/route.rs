@@ -21,6 +21,7 @@ pub(super) struct Known<'a> {
     /// has its own problems is not reported a second time.
     pub names: &'a [String],
     pub request_id: bool,
+    pub rate_limits: &'a [super::RateLimitConfig],
 }
 
 impl Known<'_> {
@@ -61,15 +62,7 @@ pub(super) fn validate_routes(cx: &mut Ctx, value: Option<Value>, known: &Known<
 }
 
 fn validate_route(cx: &mut Ctx, path: &str, i: usize, mut raw: RawRoute, known: &Known<'_>) -> Option<RouteConfig> {
-    cx.not_built(
-        path,
-        &[
-            ("rate_limit", raw.rate_limit.is_some()),
-            ("access", raw.access.is_some()),
-            ("basic_auth", raw.basic_auth.is_some()),
-            ("forward_auth", raw.forward_auth.is_some()),
-        ],
-    );
+    cx.not_built(path, &[("forward_auth", raw.forward_auth.is_some())]);
     let mut m = raw.matches.take().unwrap_or_default();
     let mpath = format!("{path}.match");
     let prefix_ok = m.path_prefix.as_ref().is_none_or(|p| p.starts_with('/'));

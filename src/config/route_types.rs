@@ -112,6 +112,11 @@ pub struct Policy {
     pub timeout: Option<Duration>,
     pub compress: Option<Compress>,
     pub mirror: Option<Mirror>,
+    /// `access`: by client address, deny wins.
+    pub access: Option<super::Access>,
+    /// `rate_limit`: an index into `Config::rate_limits`.
+    pub rate_limit: Option<usize>,
+    pub basic_auth: Option<std::sync::Arc<super::BasicAuth>>,
 }
 
 impl Policy {
@@ -124,6 +129,9 @@ impl Policy {
             }
         };
         add(self.response_headers.is_some(), "response_headers");
+        add(self.access.is_some(), "access");
+        add(self.rate_limit.is_some(), "rate_limit");
+        add(self.basic_auth.is_some(), "basic_auth");
         add(self.timeout.is_some(), "timeout");
         add(self.compress.is_some(), "compress");
         add(self.rewrite.is_some(), "rewrite");

@@ -15,8 +15,7 @@ use std::collections::BTreeMap;
 pub struct RawListener {
     pub address: String,
     pub tls: Option<Value>,
-    /// SPEC §2.5, not built yet.
-    pub proxy_protocol: Option<Value>,
+    pub proxy_protocol: Option<bool>,
 }
 
 /// `admin`.
@@ -163,10 +162,10 @@ pub struct RawRoute {
     /// `true`/`false`, or a [`RawCompress`] mapping.
     pub compress: Option<Value>,
     pub mirror: Option<RawMirror>,
-    // SPEC §2.5, not built yet: rejected with "not supported yet".
-    pub rate_limit: Option<Value>,
+    pub rate_limit: Option<String>,
     pub access: Option<Value>,
     pub basic_auth: Option<Value>,
+    /// SPEC §2.5, not built yet: rejected with "not supported yet".
     pub forward_auth: Option<Value>,
 }
 

@@ -33,6 +33,8 @@ pub struct Config {
     pub request_id: Option<RequestIdConfig>,
     /// Bodies replacing fulcrum's own error answers.
     pub error_pages: super::ErrorPages,
+    /// Named rate-limit policies, used by routes.
+    pub rate_limits: Vec<super::RateLimitConfig>,
 }
 
 impl Config {
@@ -50,6 +52,11 @@ impl Config {
         }
         files.extend(self.upstreams.iter().filter_map(|u| u.tls.as_ref()?.ca.as_ref()));
         files.extend(self.error_pages.files());
+        files.extend(
+            self.routes
+                .iter()
+                .filter_map(|r| r.policy.basic_auth.as_ref().map(|b| &b.file)),
+        );
         files
     }
 }
@@ -59,6 +66,8 @@ impl Config {
 pub struct ListenerConfig {
     pub address: SocketAddr,
     pub tls: Option<ListenerTls>,
+    /// Every connection starts with a PROXY v1 or v2 header (SPEC §2.5).
+    pub proxy_protocol: bool,
 }
 
 /// A named pool of servers and how to balance over it.

@@ -23,6 +23,7 @@ const TOP_KEYS: &[&str] = &[
     "routes",
     "request_id",
     "error_pages",
+    "rate_limits",
 ];
 
 /// Collects problems while validating.
@@ -145,6 +146,7 @@ pub(super) fn validate(root: Value, base: &std::path::Path) -> (Option<Config>, 
     let mut shutdown_timeout = Duration::from_secs(30);
     let mut request_id = None;
     let mut error_pages = crate::config::ErrorPages::default();
+    let mut rate_limits_v = None;
     for (k, v) in map {
         let Some(key) = k.as_str().map(str::to_string) else {
             cx.err("", format!("keys must be strings, found {k:?}"));
@@ -169,7 +171,7 @@ pub(super) fn validate(root: Value, base: &std::path::Path) -> (Option<Config>, 
             "access_log" => access_log = validate_access_log(&mut cx, v),
             "request_id" => request_id = super::policy::request_id(&mut cx, v),
             "error_pages" => error_pages = super::error_pages::error_pages(&mut cx, v),
-            "rate_limits" => cx.not_built("", &[(key.as_str(), true)]),
+            "rate_limits" => rate_limits_v = Some(v),
             other => cx.err(other, format!("unknown key; expected one of: {}", TOP_KEYS.join(", "))),
         }
     }
@@ -179,10 +181,12 @@ pub(super) fn validate(root: Value, base: &std::path::Path) -> (Option<Config>, 
         _ => Vec::new(),
     };
     let upstreams = upstream::validate_upstreams(&mut cx, upstreams_v);
+    let rate_limits = rate_limits_v.map_or_else(Vec::new, |v| super::front::rate_limits(&mut cx, v));
     let known = super::route::Known {
         upstreams: &upstreams,
         names: &names,
         request_id: request_id.is_some(),
+        rate_limits: &rate_limits,
     };
     let routes = super::route::validate_routes(&mut cx, routes_v, &known);
     if !cx.problems.is_empty() {
@@ -200,6 +204,7 @@ pub(super) fn validate(root: Value, base: &std::path::Path) -> (Option<Config>, 
         routes,
         request_id,
         error_pages,
+        rate_limits,
     };
     (Some(config), cx.problems)
 }
@@ -248,7 +253,6 @@ fn validate_listeners(cx: &mut Ctx, value: Option<Value>) -> Vec<ListenerConfig>
         let Some(raw) = cx.de::<RawListener>(item, &path) else {
             continue;
         };
-        cx.not_built(&path, &[("proxy_protocol", raw.proxy_protocol.is_some())]);
         let tpath = format!("{path}.tls");
         let tls = raw
             .tls
@@ -258,7 +262,11 @@ fn validate_listeners(cx: &mut Ctx, value: Option<Value>) -> Vec<ListenerConfig>
             Ok(address) if out.iter().any(|l| l.address == address) => {
                 cx.err(&format!("{path}.address"), format!("{address} is listed twice"))
             }
-            Ok(address) => out.push(ListenerConfig { address, tls }),
+            Ok(address) => out.push(ListenerConfig {
+                address,
+                tls,
+                proxy_protocol: raw.proxy_protocol.unwrap_or(false),
+            }),
             Err(_) => cx.err(
                 &format!("{path}.address"),
                 format!("`{}` is not ip:port (e.g. 0.0.0.0:8080)", raw.address),

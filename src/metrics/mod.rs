@@ -55,6 +55,12 @@ pub struct Metrics {
     pub tls_not_after: GaugeVec,
     pub dns_resolutions: IntCounterVec,
     pub mirror_requests: IntCounterVec,
+    /// Requests refused by a route's `rate_limit`.
+    pub rate_limited: IntCounterVec,
+    /// Failures of a shared rate-limit store (requests let through).
+    pub rate_limit_store_errors: IntCounterVec,
+    /// Requests denied by `access`, `basic_auth` or `forward_auth`.
+    pub access_denied: IntCounterVec,
     pub compressed_responses: IntCounterVec,
     /// Overflows already exported, per upstream.
     exported_overflows: Mutex<HashMap<String, u64>>,
@@ -179,6 +185,24 @@ impl Metrics {
             "Requests answered 503 by the pool's queue: full, or waited past its timeout.",
             &["upstream", "reason"],
         );
+        let rate_limited = counter(
+            &registry,
+            "fulcrum_rate_limited_total",
+            "Requests answered 429 by a route's rate limit.",
+            &["route", "policy"],
+        );
+        let rate_limit_store_errors = counter(
+            &registry,
+            "fulcrum_rate_limit_store_errors_total",
+            "Rate-limit store failures; the request was let through.",
+            &["policy"],
+        );
+        let access_denied = counter(
+            &registry,
+            "fulcrum_access_denied_total",
+            "Requests denied by access rules (ip), basic_auth or forward_auth.",
+            &["route", "reason"],
+        );
         let downstream_connections = gauge_vec(
             &registry,
             "fulcrum_downstream_connections",
@@ -258,6 +282,9 @@ impl Metrics {
             upstream_in_flight,
             retries,
             retries_denied,
+            rate_limited,
+            rate_limit_store_errors,
+            access_denied,
             upstream_queue_depth,
             upstream_queue_overflow,
             downstream_connections,
@@ -323,6 +350,16 @@ impl Metrics {
                 for result in ["sent", "failed", "skipped"] {
                     self.mirror_requests.with_label_values(&[&r.label, pool, result]);
                 }
+            }
+            if let Some(i) = r.policy.rate_limit {
+                let policy = &snap.config.rate_limits[i].name;
+                self.rate_limited.with_label_values(&[&r.label, policy]);
+            }
+            if r.policy.access.is_some() {
+                self.access_denied.with_label_values(&[&r.label, "ip"]);
+            }
+            if r.policy.basic_auth.is_some() {
+                self.access_denied.with_label_values(&[&r.label, "basic_auth"]);
             }
             if let Some(c) = &r.policy.compress {
                 for e in &c.algorithms {

@@ -146,7 +146,7 @@ async fn send(facts: &Facts, upstream_index: usize, head: Head, body: Bytes) -> 
         path: head.pq.path(),
         query: head.pq.query(),
         host: facts.host_name(),
-        client_ip: facts.peer.ip(),
+        client_ip: facts.client.ip,
     };
     // a copy never queues: with every server at max_in_flight it is skipped
     let (server, _guard) = match upstream.acquire(&input, &[], false) {

@@ -2,20 +2,27 @@
 //! route when the snapshot is built. A request meets them in this order:
 //!
 //! ```text
-//! response_headers -> timeout -> compress -> rewrite -> request_headers -> mirror -> action
+//! response_headers -> access -> rate_limit -> basic_auth
+//!     -> timeout -> compress -> rewrite -> request_headers -> mirror -> action
 //! ```
 //!
-//! so response rules see every answer (fulcrum's own included), the timeout
+//! so response rules see every answer (fulcrum's own and the gates'
+//! denials included), the front door's gates (SPEC §2.5) decide before
+//! anything is sent, the timeout
 //! covers retries, and the mirror copies the request as the upstream gets
 //! it. The stack is built only from what the route asks for; a route
 //! without policies has no stack and goes straight to its action.
 //! Every stage reads the request's facts (`proxy::Facts`) from the request
 //! extensions; none recomputes them.
 
+mod access;
+mod basic_auth;
 pub mod compress;
 mod future;
+pub mod gate;
 pub mod headers;
 pub mod mirror;
+mod rate_limit;
 pub mod request_id;
 mod rewrite;
 mod stage;
@@ -23,7 +30,9 @@ mod timeout;
 
 use crate::config::{Action, Config, RouteConfig};
 use crate::proxy::{Facts, ProxyBody, ReqBody};
+use crate::ratelimit::Limiter;
 use crate::upstream::Split;
+use gate::{AsyncGateLayer, GateLayer};
 use http::{Request, Response};
 use stage::{RequestLayer, ResponseLayer};
 use std::convert::Infallible;
@@ -45,13 +54,14 @@ pub struct RouteRuntime {
     pub split: Option<Split>,
 }
 
-/// Builds the runtime of every route of `config`.
-pub fn build(config: &Config) -> Vec<RouteRuntime> {
+/// Builds the runtime of every route of `config`, whose rate limits have
+/// their limiters in `limiters` (same index).
+pub fn build(config: &Config, limiters: &[Arc<Limiter>]) -> Vec<RouteRuntime> {
     config
         .routes
         .iter()
         .map(|r| RouteRuntime {
-            stack: stack(r, config),
+            stack: stack(r, config, limiters),
             split: match &r.action {
                 Action::Backends(b) => Split::new(b),
                 _ => None,
@@ -61,7 +71,7 @@ pub fn build(config: &Config) -> Vec<RouteRuntime> {
 }
 
 /// The route's layers in SPEC order, or None when it has none.
-fn stack(r: &RouteConfig, config: &Config) -> Option<RouteSvc> {
+fn stack(r: &RouteConfig, config: &Config, limiters: &[Arc<Limiter>]) -> Option<RouteSvc> {
     let p = &r.policy;
     if p.names().is_empty() {
         return None;
@@ -73,6 +83,24 @@ fn stack(r: &RouteConfig, config: &Config) -> Option<RouteSvc> {
                 .clone()
                 .map(|h| ResponseLayer::new(headers::ResponseRules(Arc::new(h)))),
         )
+        .option_layer(p.access.clone().map(|rules| {
+            GateLayer::new(access::AccessGate {
+                rules,
+                route: r.label.clone(),
+            })
+        }))
+        .option_layer(p.rate_limit.map(|i| {
+            GateLayer::new(rate_limit::RateGate {
+                limiter: limiters[i].clone(),
+                route: r.label.clone(),
+            })
+        }))
+        .option_layer(p.basic_auth.clone().map(|auth| {
+            AsyncGateLayer::new(basic_auth::BasicGate {
+                auth,
+                route: r.label.clone(),
+            })
+        }))
         .option_layer(p.timeout.map(timeout::TimeoutLayer::new))
         .option_layer(
             p.compress

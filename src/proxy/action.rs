@@ -100,7 +100,7 @@ pub fn key_input<'a>(facts: &'a Facts, parts: &'a http::request::Parts) -> KeyIn
         path: parts.uri.path(),
         query: parts.uri.query(),
         host: facts.host_name(),
-        client_ip: facts.peer.ip(),
+        client_ip: facts.client.ip,
     }
 }
 

@@ -17,7 +17,6 @@ use http::request::Parts;
 use http::uri::{PathAndQuery, Scheme};
 use http::{HeaderMap, Method, Request, Response, Uri, Version};
 use hyper::body::Incoming;
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -47,7 +46,7 @@ pub struct Routed<'a> {
 /// Sends the request, retrying on other servers as allowed; the facts'
 /// server ends as the one that answered (or failed last).
 pub async fn send(mut r: Routed<'_>) -> Sent {
-    let (snap, metrics, peer) = (&r.facts.snap, &r.facts.metrics, r.facts.peer);
+    let (snap, metrics, client_ip) = (&r.facts.snap, &r.facts.metrics, r.facts.client.ip);
     let upstream_index = r.upstream;
     let upstream = &snap.upstreams[upstream_index];
     let clients = &snap.clients[upstream_index];
@@ -104,7 +103,7 @@ pub async fn send(mut r: Routed<'_>) -> Sent {
             return Err(err);
         };
         tried.push(server_index);
-        let input = key_input(again.headers(), &r.parts.uri, peer);
+        let input = key_input(again.headers(), &r.parts.uri, client_ip);
         let (next, guard) = match upstream.acquire(&input, &tried, true) {
             Ok((next, _, guard)) => (next, guard),
             Err(SelectError::Budget { .. }) => {
@@ -160,12 +159,12 @@ fn target(upstream: &Upstream, server: usize, pq: &PathAndQuery) -> Uri {
 }
 
 /// What a retry hashes on: the request as the client sent it.
-fn key_input<'a>(headers: &'a HeaderMap, uri: &'a Uri, peer: SocketAddr) -> KeyInput<'a> {
+fn key_input<'a>(headers: &'a HeaderMap, uri: &'a Uri, client_ip: std::net::IpAddr) -> KeyInput<'a> {
     KeyInput {
         headers,
         path: uri.path(),
         query: uri.query(),
         host: route::request_host(headers, uri),
-        client_ip: peer.ip(),
+        client_ip,
     }
 }

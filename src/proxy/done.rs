@@ -19,6 +19,8 @@ pub struct Info {
     pub key: Option<String>,
     /// The request ID, when `request_id` is on and an access log is.
     pub request_id: Option<String>,
+    /// The client behind trusted proxies, when it is not the connection's address.
+    pub client: Option<std::net::IpAddr>,
 }
 
 impl Info {
@@ -75,6 +77,7 @@ impl Drop for Done {
         log.write(Entry {
             time: seen.time,
             client: seen.client,
+            forwarded: self.info.client,
             method: seen.method,
             host: seen.host,
             path: seen.path,

@@ -39,6 +39,15 @@ pub enum ProxyError {
     BadRequest(&'static str),
     #[error("route {route}: no response within its timeout of {timeout:?}")]
     RouteTimeout { route: String, timeout: Duration },
+    /// `access`: the client address is denied or not allowed.
+    #[error("access denied to {client}")]
+    AccessDenied { client: std::net::IpAddr },
+    /// Over the route's `rate_limit`; `retry_after` in whole seconds (at least 1).
+    #[error("rate limited by {policy}")]
+    RateLimited { policy: String, retry_after: u64 },
+    /// `basic_auth`: no valid credentials.
+    #[error("authentication required for realm {realm}")]
+    Unauthorized { realm: String },
     /// The pool's queue refused the request (`full`) or it waited too long (`timeout`).
     #[error("upstream {upstream}: queue {reason}")]
     Queue { upstream: String, reason: &'static str },
@@ -59,6 +68,9 @@ impl ProxyError {
             ProxyError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ProxyError::TooManyHeaders { .. } => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             ProxyError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ProxyError::AccessDenied { .. } => StatusCode::FORBIDDEN,
+            ProxyError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ProxyError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
         }
     }
 
@@ -79,6 +91,9 @@ impl ProxyError {
             ProxyError::Select(SelectError::Full { upstream } | SelectError::Budget { upstream }) => {
                 format!("upstream {upstream}: no server available")
             }
+            ProxyError::AccessDenied { .. } => "access denied".to_string(),
+            ProxyError::RateLimited { .. } => "rate limited".to_string(),
+            ProxyError::Unauthorized { .. } => "authentication required".to_string(),
             other => other.to_string(),
         }
     }
@@ -103,6 +118,18 @@ impl ProxyError {
         *resp.status_mut() = status;
         resp.headers_mut()
             .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+        match &self {
+            ProxyError::RateLimited { retry_after, .. } => {
+                resp.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
+            }
+            ProxyError::Unauthorized { realm } => {
+                if let Ok(v) = HeaderValue::from_str(&format!("Basic realm=\"{realm}\", charset=\"UTF-8\"")) {
+                    resp.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+                }
+            }
+            _ => {}
+        }
         if matches!(self, ProxyError::BadRequest(_)) {
             // the connection's framing can no longer be trusted
             resp.headers_mut()

@@ -126,7 +126,13 @@ fn prepare(a: Arrival, routed: Routed, parts: &mut http::request::Parts, request
         .then(|| upgrade::requested(&parts.headers))
         .flatten();
     let authority = parts.uri.authority().map(|au| au.as_str().to_owned());
-    let trusted = a.snap.config.trusted_proxies.iter().any(|c| c.contains(a.peer.ip()));
+    // the connection's address (a PROXY header's source, or the peer), and
+    // behind trusted proxies the client they forwarded for
+    let trusted = a.snap.trusted.contains(a.client.ip);
+    let client = match trusted.then(|| headers::forwarded_client(&parts.headers, a.client.ip, &a.snap.trusted)) {
+        Some(ip) if ip != a.client.ip => Arc::new(headers::ClientAddr::new(ip)),
+        _ => a.client.clone(),
+    };
     let te_trailers = headers::prepare_request(&mut parts.headers, authority.as_deref(), &a.client, trusted, a.scheme);
     if let Some(value) = &upgrade {
         upgrade::restore(&mut parts.headers, value.clone());
@@ -135,7 +141,12 @@ fn prepare(a: Arrival, routed: Routed, parts: &mut http::request::Parts, request
         snap: a.snap,
         metrics: a.metrics,
         peer: a.peer,
-        client: a.client,
+        info: Mutex::new(Info {
+            route: Some(routed.route),
+            client: (client.ip != a.client.ip).then_some(client.ip),
+            ..Info::default()
+        }),
+        client,
         scheme: a.scheme,
         route: routed.route,
         host: routed.host,
@@ -143,10 +154,6 @@ fn prepare(a: Arrival, routed: Routed, parts: &mut http::request::Parts, request
         request_id,
         upgrade,
         te_trailers,
-        info: Mutex::new(Info {
-            route: Some(routed.route),
-            ..Info::default()
-        }),
     }
 }
 

@@ -102,6 +102,38 @@ impl ClientAddr {
     }
 }
 
+/// The client behind trusted proxies (SPEC §2.5): walking `X-Forwarded-For`
+/// from the right, the first entry that is not a trusted proxy. An entry
+/// that is not an address ends the walk at the last valid one, so garbage
+/// counts for nothing; when every entry is trusted, the leftmost is taken.
+/// `connection` is the address the request came from (itself trusted).
+pub fn forwarded_client(headers: &HeaderMap, connection: IpAddr, trusted: &crate::ipset::IpSet) -> IpAddr {
+    let mut client = connection;
+    let values: Vec<&str> = headers
+        .get_all(&X_FORWARDED_FOR)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    for entry in values.iter().rev().flat_map(|v| v.rsplit(',')) {
+        let Some(ip) = parse_entry(entry.trim()) else {
+            break;
+        };
+        client = ip;
+        if !trusted.contains(ip) {
+            break;
+        }
+    }
+    client
+}
+
+/// An `X-Forwarded-For` entry: an address, maybe with a port (`1.2.3.4:80`, `[::1]:80`).
+fn parse_entry(entry: &str) -> Option<IpAddr> {
+    if let Ok(ip) = entry.parse() {
+        return Some(ip);
+    }
+    entry.parse::<std::net::SocketAddr>().ok().map(|a| a.ip())
+}
+
 /// Whether the client accepts trailers (`TE: trailers`), which an HTTP/2
 /// upstream such as a gRPC server requires to be passed on.
 fn wants_trailers(headers: &HeaderMap) -> bool {
@@ -179,6 +211,38 @@ fn join_cookies(headers: &mut HeaderMap) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_client_is_the_rightmost_untrusted_forwarded_address() {
+        let trusted = crate::ipset::IpSet::new(&[crate::config::Cidr::parse("10.0.0.0/8").unwrap()]);
+        let peer: IpAddr = "10.0.0.1".parse().unwrap();
+        let client = |xff: &[&str]| {
+            let mut h = HeaderMap::new();
+            for v in xff {
+                h.append(&X_FORWARDED_FOR, v.parse().unwrap());
+            }
+            forwarded_client(&h, peer, &trusted).to_string()
+        };
+        assert_eq!(client(&[]), "10.0.0.1", "no header: the connection");
+        assert_eq!(client(&["203.0.113.7"]), "203.0.113.7");
+        assert_eq!(
+            client(&["1.1.1.1, 203.0.113.7, 10.0.0.9"]),
+            "203.0.113.7",
+            "proxies set aside"
+        );
+        assert_eq!(
+            client(&["1.1.1.1", "203.0.113.7, 10.0.0.9"]),
+            "203.0.113.7",
+            "over several headers"
+        );
+        assert_eq!(
+            client(&["203.0.113.7, garbage, 10.0.0.9"]),
+            "10.0.0.9",
+            "garbage ends the walk"
+        );
+        assert_eq!(client(&["10.0.0.5, 10.0.0.9"]), "10.0.0.5", "all trusted: the leftmost");
+        assert_eq!(client(&["[2001:db8::1]:443"]), "2001:db8::1");
+    }
 
     fn ip(s: &str) -> ClientAddr {
         ClientAddr::new(s.parse().unwrap())

@@ -1,7 +1,7 @@
 //! One listener's accept loop: HTTP/1.1 and h2c on the same port, every
 //! connection watched for graceful shutdown.
 
-use super::Shared;
+use super::{proxy_header, Shared};
 use crate::activity::{Activity, Expired, Noted};
 use crate::config::Limits;
 use crate::proxy::ProxyService;
@@ -110,14 +110,53 @@ fn builder(limits: &Limits) -> auto::Builder<TokioExecutor> {
 fn serve_connection(stream: TcpStream, peer: SocketAddr, listener: &str, shared: &Arc<Shared>, slot: Slot) {
     let _ = stream.set_nodelay(true);
     let (shared, label) = (shared.clone(), listener.to_string());
-    shared.clone().workers.spawn(stream, move |stream| async move {
-        let (limits, tls) = {
+    shared.clone().workers.spawn(stream, move |mut stream| async move {
+        let (limits, tls, proxy_protocol) = {
             let snapshot = shared.state.load();
             let tls = snapshot.tls.get(&label).map(|t| t.acceptor.clone());
-            (snapshot.config.limits.clone(), tls)
+            let listener = snapshot
+                .config
+                .listeners
+                .iter()
+                .find(|l| l.address.to_string() == label);
+            (
+                snapshot.config.limits.clone(),
+                tls,
+                listener.is_some_and(|l| l.proxy_protocol),
+            )
         };
         let open = shared.metrics.downstream_connections.with_label_values(&[&label]);
         open.inc();
+        let peer = if proxy_protocol {
+            // boxed: only these listeners' connections carry the header read's state
+            let header = Box::pin(proxy_header::read(&mut stream, peer));
+            match tokio::time::timeout(limits.header_read_timeout, header).await {
+                Ok(Ok(source)) => Some(source),
+                Ok(Err(why)) => {
+                    tracing::debug!("connection from {peer} closed: {why}");
+                    None
+                }
+                Err(_) => {
+                    tracing::debug!(
+                        "connection from {peer}: no PROXY header within {:?}",
+                        limits.header_read_timeout
+                    );
+                    None
+                }
+            }
+        } else {
+            Some(peer)
+        };
+        let Some(peer) = peer else {
+            shared
+                .metrics
+                .requests_rejected
+                .with_label_values(&["proxy_protocol"])
+                .inc();
+            open.dec();
+            drop(slot);
+            return;
+        };
         match tls {
             None => serve(stream, peer, &shared, &limits, false).await,
             // boxed: a TLS connection's larger state is not carried by every

@@ -12,6 +12,7 @@
 
 mod discover;
 mod listener;
+mod proxy_header;
 mod reload;
 
 pub use reload::ReloadError;

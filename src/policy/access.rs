@@ -1,0 +1,29 @@
+//! `access`: by client address, deny wins, else 403 (SPEC §2.5).
+
+use super::gate::{Denied, Gate};
+use crate::config::Access;
+use crate::proxy::{answer, Facts, ProxyError, ReqBody};
+use http::Request;
+use std::sync::Arc;
+
+pub struct AccessGate {
+    pub rules: Access,
+    pub route: String,
+}
+
+impl Gate for AccessGate {
+    fn admit(&self, req: &mut Request<ReqBody>) -> Result<(), Denied> {
+        let facts = req.extensions().get::<Arc<Facts>>().expect("facts come first");
+        let client = facts.client.ip;
+        if self.rules.admits(client) {
+            return Ok(());
+        }
+        facts
+            .metrics
+            .access_denied
+            .with_label_values(&[&self.route, "ip"])
+            .inc();
+        let e = ProxyError::AccessDenied { client };
+        Err(Box::new(answer(e, &facts.snap.config.error_pages)))
+    }
+}
