@@ -24,7 +24,7 @@ impl Gate for RateGate {
             client_ip: facts.client.ip,
         };
         let value = self.limiter.config.keys.iter().find_map(|k| extract(k, &input));
-        let Err(refused) = self.limiter.check(Limiter::key(value.as_deref())) else {
+        let Err(refused) = self.limiter.check(self.limiter.key(value.as_deref())) else {
             return Ok(());
         };
         let policy = &self.limiter.config.name;
