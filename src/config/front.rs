@@ -1,6 +1,6 @@
 //! Validation of the front door's keys (SPEC §2.5): `rate_limits` and, per
-//! route, `access`, `rate_limit` and `basic_auth`. `forward_auth` and a
-//! Redis `store` are not built yet and are refused as such.
+//! route, `access`, `rate_limit`, `basic_auth` and `forward_auth`. A Redis
+//! `store` is not built yet and is refused as such.
 
 use super::types::KeySource;
 use super::validate::Ctx;
@@ -47,6 +47,30 @@ pub struct BasicAuth {
     /// What an unknown user's password is checked against, at the users' cost.
     pub decoy: String,
     pub file: PemFile,
+}
+
+/// `routes[].forward_auth`: ask a pool first (nginx `auth_request`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForwardAuth {
+    /// Index into `Config::upstreams`.
+    pub upstream: usize,
+    /// Path (and query) of the auth request; starts with `/`.
+    pub path: http::uri::PathAndQuery,
+    /// Copied from the client's request onto the auth request.
+    pub request_headers: Vec<http::HeaderName>,
+    /// Copied from a 2xx auth answer onto the upstream request, replacing the client's.
+    pub response_headers: Vec<http::HeaderName>,
+    pub timeout: Duration,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawForwardAuth {
+    upstream: Option<String>,
+    path: Option<String>,
+    request_headers: Option<Vec<String>>,
+    response_headers: Option<Vec<String>>,
+    timeout: Option<Value>,
 }
 
 #[derive(Deserialize)]
@@ -136,7 +160,7 @@ fn rate_limit(cx: &mut Ctx, path: &str, name: String, raw: RawRateLimit) -> Opti
         None => {}
         Some(Value::String(s)) if s == "local" => {}
         Some(Value::Mapping(m)) if m.contains_key("redis") => {
-            cx.err(&format!("{path}.store.redis"), "not supported yet")
+            cx.not_built(&format!("{path}.store"), &[("redis", true)])
         }
         Some(other) => cx.err(
             &format!("{path}.store"),
@@ -241,6 +265,64 @@ pub(super) fn basic_auth(cx: &mut Ctx, path: &str, value: Value) -> Option<Basic
         users,
         decoy,
         file: PemFile { path: full, pem: bytes },
+    })
+}
+
+/// `routes[].forward_auth`.
+pub(super) fn forward_auth(
+    cx: &mut Ctx,
+    path: &str,
+    value: Value,
+    known: &super::route::Known<'_>,
+) -> Option<ForwardAuth> {
+    let raw = cx.de::<RawForwardAuth>(value, path)?;
+    let upath = format!("{path}.upstream");
+    let upstream = match raw.upstream {
+        Some(name) => known.upstream(cx, &upath, &name),
+        None => {
+            cx.err(&upath, "required: the pool of the auth service");
+            0
+        }
+    };
+    let ppath = format!("{path}.path");
+    let auth_path = match raw.path.as_deref().map(|p| (p, http::uri::PathAndQuery::try_from(p))) {
+        Some((p, Ok(pq))) if p.starts_with('/') => pq,
+        Some((p, _)) => {
+            cx.err(&ppath, format!("`{p}` must be a path starting with /"));
+            http::uri::PathAndQuery::from_static("/")
+        }
+        None => {
+            cx.err(&ppath, "required: the path the auth request goes to, e.g. /check");
+            http::uri::PathAndQuery::from_static("/")
+        }
+    };
+    let mut names = |key: &str, list: Option<Vec<String>>| -> Vec<http::HeaderName> {
+        let mut out = Vec::new();
+        for (i, n) in list.unwrap_or_default().iter().enumerate() {
+            match http::HeaderName::from_bytes(n.as_bytes()) {
+                Ok(name) if crate::proxy::is_hop_by_hop(&name) || name == http::header::HOST => cx.err(
+                    &format!("{path}.{key}[{i}]"),
+                    format!("`{n}` cannot be copied (Host and hop-by-hop headers are fulcrum's)"),
+                ),
+                Ok(name) => out.push(name),
+                Err(_) => cx.err(&format!("{path}.{key}[{i}]"), format!("`{n}` is not a header name")),
+            }
+        }
+        out
+    };
+    let request_headers = names("request_headers", raw.request_headers);
+    let response_headers = names("response_headers", raw.response_headers);
+    let tpath = format!("{path}.timeout");
+    let timeout = cx.duration(raw.timeout, &tpath, Duration::from_secs(2));
+    if timeout.is_zero() {
+        cx.err(&tpath, "must be above 0");
+    }
+    Some(ForwardAuth {
+        upstream,
+        path: auth_path,
+        request_headers,
+        response_headers,
+        timeout,
     })
 }
 

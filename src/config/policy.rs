@@ -102,6 +102,10 @@ pub(super) fn validate_policy(
             .take()
             .and_then(|v| super::front::basic_auth(cx, &format!("{path}.basic_auth"), v))
             .map(std::sync::Arc::new),
+        forward_auth: raw
+            .forward_auth
+            .take()
+            .and_then(|v| super::front::forward_auth(cx, &format!("{path}.forward_auth"), v, known)),
     }
 }
 

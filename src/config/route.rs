@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, HashSet};
 pub const MAX_REGEX_LEN: usize = 1000;
 
 /// What every route may refer to.
-pub(super) struct Known<'a> {
+pub(crate) struct Known<'a> {
     pub upstreams: &'a [UpstreamConfig],
     /// Every upstream written, valid or not, so a route to an upstream that
     /// has its own problems is not reported a second time.
@@ -62,7 +62,6 @@ pub(super) fn validate_routes(cx: &mut Ctx, value: Option<Value>, known: &Known<
 }
 
 fn validate_route(cx: &mut Ctx, path: &str, i: usize, mut raw: RawRoute, known: &Known<'_>) -> Option<RouteConfig> {
-    cx.not_built(path, &[("forward_auth", raw.forward_auth.is_some())]);
     let mut m = raw.matches.take().unwrap_or_default();
     let mpath = format!("{path}.match");
     let prefix_ok = m.path_prefix.as_ref().is_none_or(|p| p.starts_with('/'));

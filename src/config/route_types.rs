@@ -117,6 +117,7 @@ pub struct Policy {
     /// `rate_limit`: an index into `Config::rate_limits`.
     pub rate_limit: Option<usize>,
     pub basic_auth: Option<std::sync::Arc<super::BasicAuth>>,
+    pub forward_auth: Option<super::ForwardAuth>,
 }
 
 impl Policy {
@@ -132,6 +133,7 @@ impl Policy {
         add(self.access.is_some(), "access");
         add(self.rate_limit.is_some(), "rate_limit");
         add(self.basic_auth.is_some(), "basic_auth");
+        add(self.forward_auth.is_some(), "forward_auth");
         add(self.timeout.is_some(), "timeout");
         add(self.compress.is_some(), "compress");
         add(self.rewrite.is_some(), "rewrite");

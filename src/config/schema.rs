@@ -165,7 +165,6 @@ pub struct RawRoute {
     pub rate_limit: Option<String>,
     pub access: Option<Value>,
     pub basic_auth: Option<Value>,
-    /// SPEC §2.5, not built yet: rejected with "not supported yet".
     pub forward_auth: Option<Value>,
 }
 

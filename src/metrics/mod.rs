@@ -361,6 +361,9 @@ impl Metrics {
             if r.policy.basic_auth.is_some() {
                 self.access_denied.with_label_values(&[&r.label, "basic_auth"]);
             }
+            if r.policy.forward_auth.is_some() {
+                self.access_denied.with_label_values(&[&r.label, "forward_auth"]);
+            }
             if let Some(c) = &r.policy.compress {
                 for e in &c.algorithms {
                     self.compressed_responses.with_label_values(&[&r.label, e.token()]);

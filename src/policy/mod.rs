@@ -2,7 +2,7 @@
 //! route when the snapshot is built. A request meets them in this order:
 //!
 //! ```text
-//! response_headers -> access -> rate_limit -> basic_auth
+//! response_headers -> access -> rate_limit -> basic_auth -> forward_auth
 //!     -> timeout -> compress -> rewrite -> request_headers -> mirror -> action
 //! ```
 //!
@@ -18,6 +18,7 @@
 mod access;
 mod basic_auth;
 pub mod compress;
+mod forward_auth;
 mod future;
 pub mod gate;
 pub mod headers;
@@ -97,6 +98,12 @@ fn stack(r: &RouteConfig, config: &Config, limiters: &[Arc<Limiter>]) -> Option<
         }))
         .option_layer(p.basic_auth.clone().map(|auth| {
             AsyncGateLayer::new(basic_auth::BasicGate {
+                auth,
+                route: r.label.clone(),
+            })
+        }))
+        .option_layer(p.forward_auth.clone().map(|auth| {
+            AsyncGateLayer::new(forward_auth::ForwardGate {
                 auth,
                 route: r.label.clone(),
             })

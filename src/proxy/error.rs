@@ -48,6 +48,9 @@ pub enum ProxyError {
     /// `basic_auth`: no valid credentials.
     #[error("authentication required for realm {realm}")]
     Unauthorized { realm: String },
+    /// `forward_auth`: the auth pool gave no answer in time, or has no server.
+    #[error("upstream {upstream}: the authentication service did not answer")]
+    AuthUnavailable { upstream: String },
     /// The pool's queue refused the request (`full`) or it waited too long (`timeout`).
     #[error("upstream {upstream}: queue {reason}")]
     Queue { upstream: String, reason: &'static str },
@@ -62,7 +65,8 @@ impl ProxyError {
             ProxyError::Select(
                 SelectError::NoEligible { .. } | SelectError::Full { .. } | SelectError::Budget { .. },
             )
-            | ProxyError::Queue { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            | ProxyError::Queue { .. }
+            | ProxyError::AuthUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ProxyError::Connect { .. } | ProxyError::BadResponse { .. } => StatusCode::BAD_GATEWAY,
             ProxyError::Timeout { .. } | ProxyError::RouteTimeout { .. } => StatusCode::GATEWAY_TIMEOUT,
             ProxyError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,

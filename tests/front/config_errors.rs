@@ -55,8 +55,18 @@ fn each_bad_key_is_named() {
         ),
         (
             "",
-            ", forward_auth: { upstream: p, path: /check }",
-            "routes[0].forward_auth (line 4): not supported yet",
+            ", forward_auth: { upstream: nope, path: /check }",
+            "routes[0].forward_auth.upstream (line 4): unknown upstream `nope`",
+        ),
+        (
+            "",
+            ", forward_auth: { upstream: p, path: check }",
+            "routes[0].forward_auth.path (line 4): `check` must be a path",
+        ),
+        (
+            "",
+            ", forward_auth: { upstream: p, path: /c, response_headers: [host] }",
+            "`host` cannot be copied",
         ),
     ];
     for (extra, route, want) in cases {

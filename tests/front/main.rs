@@ -9,6 +9,7 @@ mod access;
 mod basic_auth;
 mod client;
 mod config_errors;
+mod forward_auth;
 mod proxy_protocol;
 mod rate_limit;
 
