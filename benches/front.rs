@@ -19,6 +19,7 @@ fn bench(c: &mut Criterion) {
         period: Duration::from_secs(1),
         burst: 1_000_000,
         max_keys: 100_000,
+        store: fulcrum::config::Store::Local,
     });
     let keys: Vec<u64> = (0..100_000u32)
         .map(|i| limiter.key(Some(IpAddr::from(i.to_be_bytes()).to_string().as_bytes())))

@@ -22,6 +22,7 @@ fn a_million_distinct_keys_keep_memory_bounded() {
         period: Duration::from_secs(1),
         burst: 50,
         max_keys: 100_000,
+        store: fulcrum::config::Store::Local,
     });
     let flood = |from: u64, to: u64| {
         for i in from..to {

@@ -23,6 +23,23 @@ pub struct RateLimitConfig {
     pub burst: u32,
     /// Buckets tracked at most (least recently used dropped).
     pub max_keys: usize,
+    pub store: Store,
+}
+
+/// Where a policy's buckets live.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Store {
+    /// In this process.
+    Local,
+    /// In Redis, shared by every fulcrum pointed at it; `timeout` per check.
+    Redis { url: String, timeout: Duration },
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRedis {
+    redis: String,
+    timeout: Option<Value>,
 }
 
 /// `routes[].access`: deny wins; an empty `allow` allows everyone else.
@@ -156,17 +173,19 @@ fn rate_limit(cx: &mut Ctx, path: &str, name: String, raw: RawRateLimit) -> Opti
     };
     let burst = super::limits::int(cx, &format!("{path}.burst"), raw.burst, rate.into(), 1, 1_000_000) as u32;
     let max_keys = super::limits::int(cx, &format!("{path}.max_keys"), raw.max_keys, 100_000, 1, MAX_KEYS) as usize;
-    match raw.store {
-        None => {}
-        Some(Value::String(s)) if s == "local" => {}
-        Some(Value::Mapping(m)) if m.contains_key("redis") => {
-            cx.not_built(&format!("{path}.store"), &[("redis", true)])
+    let spath = format!("{path}.store");
+    let store = match raw.store {
+        None => Store::Local,
+        Some(Value::String(s)) if s == "local" => Store::Local,
+        Some(v @ Value::Mapping(_)) => redis_store(cx, &spath, v).unwrap_or(Store::Local),
+        Some(other) => {
+            cx.err(
+                &spath,
+                format!("expected local or {{ redis: URL, timeout }}, found {other:?}"),
+            );
+            Store::Local
         }
-        Some(other) => cx.err(
-            &format!("{path}.store"),
-            format!("expected local or {{ redis: URL, timeout }}, found {other:?}"),
-        ),
-    }
+    };
     (cx.problems.len() == before).then_some(RateLimitConfig {
         name,
         keys,
@@ -174,6 +193,39 @@ fn rate_limit(cx: &mut Ctx, path: &str, name: String, raw: RawRateLimit) -> Opti
         period,
         burst,
         max_keys,
+        store,
+    })
+}
+
+/// `store: { redis: URL, timeout }`: the URL is checked now, connected at first use.
+fn redis_store(cx: &mut Ctx, path: &str, value: Value) -> Option<Store> {
+    let raw = cx.de::<RawRedis>(value, path)?;
+    let upath = format!("{path}.redis");
+    let url_ok = raw.redis.starts_with("redis://") || raw.redis.starts_with("unix://");
+    if let Err(e) = redis::Client::open(raw.redis.as_str()).map(|_| ()).and_then(|()| {
+        if url_ok {
+            Ok(())
+        } else {
+            Err(redis::RedisError::from((
+                redis::ErrorKind::InvalidClientConfig,
+                "not a redis:// URL",
+            )))
+        }
+    }) {
+        cx.err(
+            &upath,
+            format!("`{}` is not a Redis URL (redis://HOST:PORT/DB): {e}", raw.redis),
+        );
+        return None;
+    }
+    let tpath = format!("{path}.timeout");
+    let timeout = cx.duration(raw.timeout, &tpath, Duration::from_millis(50));
+    if timeout.is_zero() || timeout > Duration::from_secs(10) {
+        cx.err(&tpath, format!("must be from 1ms to 10s, found {timeout:?}"));
+    }
+    Some(Store::Redis {
+        url: raw.redis,
+        timeout,
     })
 }
 

@@ -23,7 +23,7 @@ mod validate;
 
 pub use duration::parse_duration;
 pub use error_pages::{ErrorPage, ErrorPages};
-pub use front::{parse_rate, Access, BasicAuth, ForwardAuth, RateLimitConfig};
+pub use front::{parse_rate, Access, BasicAuth, ForwardAuth, RateLimitConfig, Store};
 pub use protect::{Protection, QueueConfig, MIN_RETRY_CONCURRENCY};
 pub use tls::{CertPair, PemFile, TlsVersion};
 pub use types::*;

@@ -68,21 +68,6 @@ impl Ctx {
         }
     }
 
-    /// Rejects, under `path`, each key that is set but whose behaviour is
-    /// not built yet, so it is never silently ignored.
-    pub fn not_built(&mut self, path: &str, keys: &[(&str, bool)]) {
-        for (key, set) in keys {
-            if *set {
-                let at = if path.is_empty() {
-                    key.to_string()
-                } else {
-                    format!("{path}.{key}")
-                };
-                self.err(&at, "not supported yet");
-            }
-        }
-    }
-
     /// The entries of the top-level list `key`, which must have at least one
     /// (`one` names an entry, `shape` shows one); empty when it has a problem.
     pub fn entries(&mut self, value: Option<Value>, key: &str, one: &str, shape: &str) -> Vec<Value> {

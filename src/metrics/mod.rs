@@ -354,6 +354,9 @@ impl Metrics {
             if let Some(i) = r.policy.rate_limit {
                 let policy = &snap.config.rate_limits[i].name;
                 self.rate_limited.with_label_values(&[&r.label, policy]);
+                if matches!(snap.config.rate_limits[i].store, crate::config::Store::Redis { .. }) {
+                    self.rate_limit_store_errors.with_label_values(&[policy]);
+                }
             }
             if r.policy.access.is_some() {
                 self.access_denied.with_label_values(&[&r.label, "ip"]);

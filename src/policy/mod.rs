@@ -90,12 +90,8 @@ fn stack(r: &RouteConfig, config: &Config, limiters: &[Arc<Limiter>]) -> Option<
                 route: r.label.clone(),
             })
         }))
-        .option_layer(p.rate_limit.map(|i| {
-            GateLayer::new(rate_limit::RateGate {
-                limiter: limiters[i].clone(),
-                route: r.label.clone(),
-            })
-        }))
+        .option_layer(rate_gate(r, limiters, false).map(GateLayer::new))
+        .option_layer(rate_gate(r, limiters, true).map(AsyncGateLayer::new))
         .option_layer(p.basic_auth.clone().map(|auth| {
             AsyncGateLayer::new(basic_auth::BasicGate {
                 auth,
@@ -126,6 +122,16 @@ fn stack(r: &RouteConfig, config: &Config, limiters: &[Arc<Limiter>]) -> Option<
         }))
         .service(ActionService);
     Some(BoxCloneSyncService::new(svc))
+}
+
+/// The route's rate-limit gate when its policy is local (`shared` false)
+/// or kept in Redis (`shared` true).
+fn rate_gate(r: &RouteConfig, limiters: &[Arc<Limiter>], shared: bool) -> Option<rate_limit::RateGate> {
+    let limiter = &limiters[r.policy.rate_limit?];
+    (limiter.shared.is_some() == shared).then(|| rate_limit::RateGate {
+        limiter: limiter.clone(),
+        route: r.label.clone(),
+    })
 }
 
 /// At most the primary pools' servers x 100 mirror requests in flight.

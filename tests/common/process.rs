@@ -47,6 +47,23 @@ impl Proc {
         None
     }
 
+    /// The admin listener's address, from the log (waits up to 10 s).
+    pub fn admin(&self) -> SocketAddr {
+        let end = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let log = self.stderr.lock().unwrap().clone();
+            if let Some(addr) = log
+                .split("admin listening on ")
+                .nth(1)
+                .and_then(|r| r.split_whitespace().next())
+            {
+                return addr.parse().unwrap();
+            }
+            assert!(std::time::Instant::now() < end, "no admin listener in the log:\n{log}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// How many file descriptors the process has open.
     pub fn fds(&self) -> usize {
         std::fs::read_dir(format!("/proc/{}/fd", self.child.id()))
@@ -115,7 +132,9 @@ pub fn spawn_proc(yaml: &str) -> Proc {
     let log = stderr.clone();
     std::thread::spawn(move || {
         for line in reader.lines().map_while(Result::ok) {
-            if let Some(addr) = line.split("listening on ").nth(1) {
+            if line.contains("admin listening on") {
+                // the admin address is read from the log when wanted
+            } else if let Some(addr) = line.split("listening on ").nth(1) {
                 let _ = tx.send(addr.trim().parse::<SocketAddr>().unwrap());
             }
             log.lock().unwrap().push_str(&(line + "\n"));

@@ -1,5 +1,4 @@
-//! Bad front-door settings are config errors with their key paths; what is
-//! not built yet says so.
+//! Bad front-door settings are config errors with their key paths.
 
 fn errors(extra: &str, route: &str) -> String {
     let yaml = format!(
@@ -33,9 +32,9 @@ fn each_bad_key_is_named() {
             "rate_limits.a.max_keys",
         ),
         (
-            "rate_limits: { a: { rate: 10/s, store: { redis: \"redis://127.0.0.1:6379/0\" } } }",
+            "rate_limits: { a: { rate: 10/s, store: { redis: \"http://127.0.0.1:6379/0\" } } }",
             "",
-            "rate_limits.a.store.redis (line 2): not supported yet",
+            "rate_limits.a.store.redis (line 2): `http://127.0.0.1:6379/0` is not a Redis URL",
         ),
         (
             "",

@@ -12,6 +12,7 @@ mod config_errors;
 mod forward_auth;
 mod proxy_protocol;
 mod rate_limit;
+mod redis;
 
 use std::net::SocketAddr;
 

@@ -130,16 +130,6 @@ fn bad_routes_are_named_with_path_and_line() {
         let got = errors(&with_route(route));
         assert!(got.contains(want), "{route}\nwant: {want}\ngot: {got}");
     }
-    // keys of SPEC §2.5 not built yet are refused, never ignored
-    let redis = with_route("{ upstream: web }").replace(
-        "routes:",
-        "rate_limits: { a: { rate: 1/s, store: { redis: \"redis://127.0.0.1:6379\" } } }\nroutes:",
-    );
-    let got = errors(&redis);
-    assert!(
-        got.contains("rate_limits.a.store.redis (line 5): not supported yet"),
-        "{got}"
-    );
     let long = format!("{{ match: {{ path_regex: '{}' }}, upstream: web }}", "a".repeat(1001));
     assert!(errors(&with_route(&long)).contains("longer than 1000 characters"));
 }

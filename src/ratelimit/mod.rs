@@ -18,7 +18,11 @@
 //! cache lines (an LRU list touched five, and cost twice as much with
 //! 100,000 keys).
 
-use crate::config::RateLimitConfig;
+mod shared;
+
+pub use shared::{Checked, Shared};
+
+use crate::config::{RateLimitConfig, Store};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -39,6 +43,8 @@ pub struct Limiter {
     epoch: Instant,
     seed: u64,
     shards: Vec<Mutex<Vec<(u64, u64)>>>,
+    /// With `store: redis`, the buckets live there instead.
+    pub shared: Option<Shared>,
 }
 
 /// A refused request: when to try again.
@@ -57,8 +63,23 @@ impl Limiter {
             tolerance_ns: interval_ns.saturating_mul(u64::from(config.burst)),
             epoch: Instant::now(),
             seed: fastrand::u64(..),
-            shards: (0..SHARDS).map(|_| Mutex::new(vec![(0, 0); per_shard])).collect(),
+            shards: match config.store {
+                Store::Local => (0..SHARDS).map(|_| Mutex::new(vec![(0, 0); per_shard])).collect(),
+                Store::Redis { .. } => Vec::new(),
+            },
+            shared: match &config.store {
+                Store::Local => None,
+                Store::Redis { url, timeout } => Some(Shared::new(&config.name, url, *timeout)),
+            },
         }
+    }
+
+    /// One emission interval and the tolerance (burst x interval).
+    pub fn gcra(&self) -> (Duration, Duration) {
+        (
+            Duration::from_nanos(self.interval_ns),
+            Duration::from_nanos(self.tolerance_ns),
+        )
     }
 
     /// The bucket key of a key value (None: no key in the request, one shared bucket).
@@ -130,6 +151,7 @@ mod tests {
             period,
             burst,
             max_keys,
+            store: crate::config::Store::Local,
         })
     }
 
