@@ -2,9 +2,7 @@
 
 use super::gate::{Denied, Gate};
 use crate::config::Access;
-use crate::proxy::{answer, Facts, ProxyError, ReqBody};
-use http::Request;
-use std::sync::Arc;
+use crate::proxy::{answer, Facts, ProxyError};
 
 pub struct AccessGate {
     pub rules: Access,
@@ -12,8 +10,7 @@ pub struct AccessGate {
 }
 
 impl Gate for AccessGate {
-    fn admit(&self, req: &mut Request<ReqBody>) -> Result<(), Denied> {
-        let facts = req.extensions().get::<Arc<Facts>>().expect("facts come first");
+    fn admit(&self, facts: &Facts, _: &http::Uri, _: &http::HeaderMap) -> Result<(), Denied> {
         let client = facts.client.ip;
         if self.rules.admits(client) {
             return Ok(());

@@ -4,7 +4,7 @@
 //! has to wait (basic auth's bcrypt runs off the worker thread) and its
 //! stage boxes the wait, which only routes with that gate pay.
 
-use crate::proxy::{ProxyBody, ReqBody};
+use crate::proxy::{Facts, ProxyBody, ReqBody};
 use http::{Request, Response};
 use std::convert::Infallible;
 use std::future::Future;
@@ -13,9 +13,31 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use tower::{Layer, Service};
 
-/// Decides at once.
+/// Decides at once, from the request's facts and head. A route whose only
+/// policies are such gates runs them inline, without a stack (see `Inline`).
 pub trait Gate: Send + Sync + 'static {
-    fn admit(&self, req: &mut Request<ReqBody>) -> Result<(), Denied>;
+    fn admit(&self, facts: &Facts, uri: &http::Uri, headers: &http::HeaderMap) -> Result<(), Denied>;
+}
+
+/// A route's gates when they are all it has: run before its action on the
+/// request path itself, which spares it the stack's boxing and the facts'
+/// trip through the request extensions.
+#[derive(Clone, Default)]
+pub struct Inline(Vec<Arc<dyn Gate>>);
+
+impl Inline {
+    pub fn new(gates: Vec<Arc<dyn Gate>>) -> Self {
+        Self(gates)
+    }
+
+    /// Every gate in order; the first denial is the answer.
+    pub fn admit(&self, facts: &Facts, uri: &http::Uri, headers: &http::HeaderMap) -> Result<(), Denied> {
+        self.0.iter().try_for_each(|g| g.admit(facts, uri, headers))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
 }
 
 /// A gate's own answer (boxed: a response is large, a pass is the common case).
@@ -82,8 +104,12 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
-        match self.policy.admit(&mut req) {
+    fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
+        let facts = req
+            .extensions()
+            .get::<Arc<Facts>>()
+            .expect("the facts come before the stack");
+        match self.policy.admit(facts, req.uri(), req.headers()) {
             Ok(()) => Gated::Passed {
                 inner: self.inner.call(req),
             },

@@ -49,8 +49,10 @@ pub type RouteSvc = BoxCloneSyncService<Request<ReqBody>, Response<ProxyBody>, I
 
 /// What a route needs at run time besides its config.
 pub struct RouteRuntime {
-    /// None when the route has no policy.
+    /// None when the route has no policy, or only gates that decide at once.
     pub stack: Option<RouteSvc>,
+    /// Those gates (access, a local rate limit), run inline before the action.
+    pub inline: gate::Inline,
     /// The `backends` split.
     pub split: Option<Split>,
 }
@@ -62,7 +64,11 @@ pub fn build(config: &Config, limiters: &[Arc<Limiter>]) -> Vec<RouteRuntime> {
         .routes
         .iter()
         .map(|r| RouteRuntime {
-            stack: stack(r, config, limiters),
+            inline: inline(r, limiters).unwrap_or_default(),
+            stack: inline(r, limiters)
+                .is_none()
+                .then(|| stack(r, config, limiters))
+                .flatten(),
             split: match &r.action {
                 Action::Backends(b) => Split::new(b),
                 _ => None,
@@ -122,6 +128,28 @@ fn stack(r: &RouteConfig, config: &Config, limiters: &[Arc<Limiter>]) -> Option<
         }))
         .service(ActionService);
     Some(BoxCloneSyncService::new(svc))
+}
+
+/// The route's gates when it has no policy but access and a local rate
+/// limit, which then run inline (in SPEC order) instead of in a stack.
+fn inline(r: &RouteConfig, limiters: &[Arc<Limiter>]) -> Option<gate::Inline> {
+    let p = &r.policy;
+    let names = p.names();
+    let gates_only = !names.is_empty() && names.iter().all(|n| matches!(*n, "access" | "rate_limit"));
+    if !gates_only || rate_gate(r, limiters, true).is_some() {
+        return None;
+    }
+    let mut gates: Vec<Arc<dyn gate::Gate>> = Vec::new();
+    if let Some(rules) = p.access.clone() {
+        gates.push(Arc::new(access::AccessGate {
+            rules,
+            route: r.label.clone(),
+        }));
+    }
+    if let Some(g) = rate_gate(r, limiters, false) {
+        gates.push(Arc::new(g));
+    }
+    Some(gate::Inline::new(gates))
 }
 
 /// The route's rate-limit gate when its policy is local (`shared` false)

@@ -20,11 +20,16 @@ pub struct RateGate {
 }
 
 /// The value of the first of the policy's key sources the request has.
-fn key_value<'a>(gate: &RateGate, facts: &'a Facts, req: &'a Request<ReqBody>) -> Option<Cow<'a, [u8]>> {
+fn key_value<'a>(
+    gate: &RateGate,
+    facts: &'a Facts,
+    uri: &'a http::Uri,
+    headers: &'a http::HeaderMap,
+) -> Option<Cow<'a, [u8]>> {
     let input = KeyInput {
-        headers: req.headers(),
-        path: req.uri().path(),
-        query: req.uri().query(),
+        headers,
+        path: uri.path(),
+        query: uri.query(),
         host: facts.host_name(),
         client_ip: facts.client.ip,
     };
@@ -47,9 +52,8 @@ fn refuse(gate: &RateGate, facts: &Facts, retry_after: Duration) -> Denied {
 }
 
 impl Gate for RateGate {
-    fn admit(&self, req: &mut Request<ReqBody>) -> Result<(), Denied> {
-        let facts = req.extensions().get::<Arc<Facts>>().expect("facts come first");
-        let value = key_value(self, facts, req);
+    fn admit(&self, facts: &Facts, uri: &http::Uri, headers: &http::HeaderMap) -> Result<(), Denied> {
+        let value = key_value(self, facts, uri, headers);
         match self.limiter.check(self.limiter.key(value.as_deref())) {
             Ok(()) => Ok(()),
             Err(refused) => Err(refuse(self, facts, refused.retry_after)),
@@ -62,7 +66,7 @@ impl AsyncGate for RateGate {
         Box::pin(async move {
             let facts = super::facts(&req);
             let shared = self.limiter.shared.as_ref().expect("a Redis policy");
-            let value = key_value(&self, &facts, &req).map(Cow::into_owned);
+            let value = key_value(&self, &facts, req.uri(), req.headers()).map(Cow::into_owned);
             let (interval, tolerance) = self.limiter.gcra();
             match shared.check(value.as_deref(), interval, tolerance).await {
                 Checked::Admitted => Ok(req),

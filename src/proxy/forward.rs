@@ -40,9 +40,13 @@ pub async fn forward(a: Arrival, req: Request<Incoming>) -> (Response<ProxyBody>
             let body = ReqBody::new(body);
             // the route's stack, or its action awaited right here, so a route
             // without policies adds no future between the request and its upstream
-            match facts.snap.routes[facts.route].stack.clone() {
+            let runtime = &facts.snap.routes[facts.route];
+            match runtime.stack.clone() {
                 None => {
-                    let resp = action::act!(&facts, parts, body);
+                    let resp = match runtime.inline.admit(&facts, &parts.uri, &parts.headers) {
+                        Ok(()) => action::act!(&facts, parts, body),
+                        Err(denied) => *denied,
+                    };
                     (resp, facts.info.into_inner().unwrap_or_default())
                 }
                 Some(stack) => stacked(facts, stack, Request::from_parts(parts, body)).await,
