@@ -53,6 +53,18 @@ pub async fn spawn_backend(name: String, addr: SocketAddr) -> std::io::Result<So
     Ok(local)
 }
 
+/// The admin URLs the demo prints, when the config has an admin listener.
+pub fn admin_urls(admin: SocketAddr) -> String {
+    format!(
+        "Admin:\n\
+         \x20 dashboard  http://{admin}/\n\
+         \x20 metrics    curl -s http://{admin}/metrics\n\
+         \x20 status     curl -s http://{admin}/status\n\
+         \x20 config     curl -s http://{admin}/config\n\
+         \x20 lookup     curl -s 'http://{admin}/lookup?path=/api/x&host=api.example.com&header=x-user-id:alice'\n"
+    )
+}
+
 /// The curl commands the demo prints for a listener address.
 pub fn curl_examples(listener: SocketAddr) -> String {
     format!(

@@ -20,6 +20,7 @@ pub mod metrics;
 pub mod policy;
 pub mod proxy;
 pub mod ratelimit;
+pub mod reference;
 pub mod route;
 pub mod server;
 pub mod state;

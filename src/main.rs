@@ -1,7 +1,7 @@
-//! The `fulcrum` command line: run, check, demo, explain (SPEC §1).
+//! The `fulcrum` command line: run, check, demo, explain, schema, completions, man (SPEC §1).
 
 use anyhow::{Context, Result};
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use fulcrum::config::{self, Config};
 use fulcrum::explain::{explain, Described};
 use fulcrum::server::Server;
@@ -31,6 +31,15 @@ enum Command {
         /// Also report, per hash upstream, the keys that move from OLD_FILE's placement.
         #[arg(long)]
         diff: Option<PathBuf>,
+        /// Print the config in force with every default filled in (YAML), instead of the summary.
+        #[arg(long, conflicts_with = "diff")]
+        effective: bool,
+    },
+    /// Print the JSON Schema (draft 2020-12) of the config file.
+    Schema {
+        /// Print the README's config reference table (Markdown) instead.
+        #[arg(long)]
+        markdown: bool,
     },
     /// Start demo backends and serve the config against them.
     Demo {
@@ -56,6 +65,10 @@ enum Command {
         /// The request path, with optional query.
         path: String,
     },
+    /// Print shell completions (bash, zsh, fish, elvish, powershell).
+    Completions { shell: clap_complete::Shell },
+    /// Print the man page (roff).
+    Man,
 }
 
 fn main() -> ExitCode {
@@ -68,7 +81,23 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run { config } => load(&config).and_then(|c| serve(c, config, false)),
         Command::Demo { config } => load(&config).and_then(|c| serve(c, config, true)),
-        Command::Check { config, diff } => check(&config, diff.as_deref()),
+        Command::Check {
+            config,
+            effective: true,
+            ..
+        } => effective(&config),
+        Command::Check { config, diff, .. } => check(&config, diff.as_deref()),
+        Command::Schema { markdown } => {
+            print!(
+                "{}",
+                if markdown {
+                    fulcrum::reference::markdown()
+                } else {
+                    fulcrum::reference::schema()
+                }
+            );
+            Ok(())
+        }
         Command::Explain {
             config,
             method,
@@ -80,6 +109,13 @@ fn main() -> ExitCode {
         } => load(&config).and_then(|c| {
             describe(method, host, &header, &cookie, client_ip, &path).map(|d| print!("{}", explain(&c, &d)))
         }),
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "fulcrum", &mut std::io::stdout());
+            Ok(())
+        }
+        Command::Man => clap_mangen::Man::new(Cli::command())
+            .render(&mut std::io::stdout())
+            .context("writing the man page"),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -96,6 +132,14 @@ fn load(path: &Path) -> Result<Config> {
         config::ConfigError::Io { .. } => anyhow::anyhow!("{e}"),
         invalid => anyhow::anyhow!("invalid config {}: {invalid}", path.display()),
     })
+}
+
+fn effective(path: &Path) -> Result<()> {
+    let config = load(path)?;
+    let source = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let text = fulcrum::reference::effective(&source, &config).map_err(anyhow::Error::msg)?;
+    print!("{text}");
+    Ok(())
 }
 
 fn check(path: &Path, diff: Option<&Path>) -> Result<()> {
@@ -163,6 +207,9 @@ fn serve(config: Config, path: PathBuf, demo: bool) -> Result<()> {
         if demo {
             if let Some(addr) = server.local_addrs().first() {
                 eprintln!("{}", fulcrum::demo::curl_examples(*addr));
+            }
+            if let Some(admin) = server.admin_addr() {
+                eprintln!("{}", fulcrum::demo::admin_urls(admin));
             }
         }
         tokio::spawn(reload_on_sighup(server.handle()));

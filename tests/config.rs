@@ -95,6 +95,16 @@ foo: 1
 }
 
 #[test]
+fn a_config_without_upstreams_serves_redirects_and_fixed_answers() {
+    let ok =
+        "listeners: [{ address: 127.0.0.1:0 }]\nroutes: [{ match: { path_prefix: / }, redirect: { scheme: https } }]\n";
+    parse(ok).expect("valid without upstreams");
+    let ps =
+        problems("listeners: [{ address: 127.0.0.1:0 }]\nroutes: [{ match: { path_prefix: / }, upstream: api }]\n");
+    has(&ps, "routes[0].upstream", Some(2), "unknown upstream `api`");
+}
+
+#[test]
 fn malformed_documents_get_errors_not_panics() {
     let syntax = problems("listeners: [1\n");
     assert!(
@@ -105,7 +115,7 @@ fn malformed_documents_get_errors_not_panics() {
     assert!(problems("- a\n- b\n")[0].message.contains("mapping"));
     let ps = problems("listeners: []\nupstreams: {}\nroutes: []\n");
     has(&ps, "listeners", Some(1), "at least one listener");
-    has(&ps, "upstreams", Some(2), "at least one upstream");
+    assert!(ps.iter().all(|p| p.path != "upstreams"), "no pools is fine: {ps:?}");
     has(&ps, "routes", Some(3), "at least one route");
     let ps = problems("listeners: 5\nupstreams: { a: { servers: [{ address: 1.2.3.4:5, weight: x }] } }\nroutes: [{ upstream: a }]\nworkers: -1\nshutdown_timeout: 30\n");
     has(&ps, "listeners", Some(1), "must be a list");

@@ -181,7 +181,10 @@ fn rate_limit(cx: &mut Ctx, path: &str, name: String, raw: RawRateLimit) -> Opti
         Some(other) => {
             cx.err(
                 &spath,
-                format!("expected local or {{ redis: URL, timeout }}, found {other:?}"),
+                format!(
+                    "expected local or {{ redis: URL, timeout }}, found {}",
+                    super::validate::shown(&other)
+                ),
             );
             Store::Local
         }

@@ -74,7 +74,10 @@ fn status_range(cx: &mut Ctx, path: &str, value: Option<Value>) -> (u16, u16) {
         Some(other) => {
             cx.err(
                 path,
-                format!("expected a status code or range like 200-399, found {other:?}"),
+                format!(
+                    "expected a status code or range like 200-399, found {}",
+                    super::validate::shown(&other)
+                ),
             );
             return (200, 399);
         }

@@ -14,7 +14,10 @@ pub(super) fn int(cx: &mut Ctx, path: &str, value: Option<Value>, default: u64, 
         Some(v) => match v.as_u64() {
             Some(n) if (min..=max).contains(&n) => n,
             _ => {
-                cx.err(path, format!("must be an integer {min}..={max}, found {v:?}"));
+                cx.err(
+                    path,
+                    format!("must be an integer {min}..={max}, found {}", super::validate::shown(&v)),
+                );
                 default
             }
         },
@@ -109,7 +112,10 @@ pub(super) fn trusted_proxies(cx: &mut Ctx, value: Value) -> Vec<Cidr> {
         match item.as_str().map(Cidr::parse) {
             Some(Ok(c)) => out.push(c),
             Some(Err(e)) => cx.err(&path, e),
-            None => cx.err(&path, format!("expected a CIDR string, found {item:?}")),
+            None => cx.err(
+                &path,
+                format!("expected a CIDR string, found {}", super::validate::shown(&item)),
+            ),
         }
     }
     out

@@ -93,7 +93,10 @@ pub(super) fn protection(cx: &mut Ctx, path: &str, raw: RawProtection) -> Protec
         if share.is_none() {
             cx.err(
                 &bpath,
-                format!("must be a share from 1% to 100% such as 20%, found {v:?}"),
+                format!(
+                    "must be a share from 1% to 100% such as 20%, found {}",
+                    super::validate::shown(&v)
+                ),
             );
         }
         share

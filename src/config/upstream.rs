@@ -21,11 +21,10 @@ const ALGORITHMS: &[&str] = &[
 /// Validates the `upstreams` mapping; entries with problems are left out of the result.
 pub(super) fn validate_upstreams(cx: &mut Ctx, value: Option<Value>) -> Vec<UpstreamConfig> {
     let map = match value {
-        Some(Value::Mapping(m)) if !m.is_empty() => m,
-        Some(Value::Mapping(_)) | None => {
-            cx.err("upstreams", "at least one upstream is required");
-            return Vec::new();
-        }
+        Some(Value::Mapping(m)) => m,
+        // none at all is fine for routes that only redirect or respond; a
+        // route naming a pool is then told it is unknown
+        None => return Vec::new(),
         Some(_) => {
             cx.err("upstreams", "must map names to pools");
             return Vec::new();
@@ -216,7 +215,10 @@ fn hash_policy(cx: &mut Ctx, path: &str, raw: RawHash) -> Option<HashPolicy> {
             _ => {
                 cx.err(
                     &format!("{path}.bounded_load"),
-                    format!("must be a number of at least 1.0 (e.g. 1.25), found {v:?}"),
+                    format!(
+                        "must be a number of at least 1.0 (e.g. 1.25), found {}",
+                        super::validate::shown(&v)
+                    ),
                 );
                 None
             }

@@ -91,7 +91,10 @@ impl Ctx {
             None => return default,
             Some(Value::String(text)) => parse_duration(&text),
             Some(Value::Number(n)) => Err(format!("`{n}` has no unit; write e.g. {n}s or {n}ms")),
-            Some(other) => Err(format!("expected a duration such as 250ms or 2s, found {other:?}")),
+            Some(other) => Err(format!(
+                "expected a duration such as 250ms or 2s, found {}",
+                shown(&other)
+            )),
         };
         parsed.unwrap_or_else(|e| {
             self.err(path, e);
@@ -259,4 +262,16 @@ fn validate_listeners(cx: &mut Ctx, value: Option<Value>) -> Vec<ListenerConfig>
         }
     }
     out
+}
+
+/// A YAML value as the user wrote it, for error messages: `0.2`, `abc`,
+/// `[1, 2]` (not serde's `Number(0.2)`).
+pub fn shown(v: &Value) -> String {
+    match v {
+        Value::Null => "nothing".into(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => format!("{s:?}"),
+        other => serde_json::to_string(other).unwrap_or_else(|_| format!("{other:?}")),
+    }
 }

@@ -11,7 +11,9 @@
 //! and in-flight requests get up to `shutdown_timeout`.
 
 mod discover;
+pub mod history;
 mod listener;
+mod notify;
 mod proxy_header;
 mod reload;
 
@@ -59,6 +61,8 @@ pub struct Shared {
     loaded_digest: Mutex<Option<[u8; 32]>>,
     /// Where accepted connections are served; fixed at start.
     workers: Workers,
+    /// The last reloads and their outcome.
+    pub reloads: history::History,
 }
 
 /// Bound listeners and the first snapshot, ready to serve.
@@ -112,6 +116,7 @@ impl Server {
             shutting_down: AtomicBool::new(false),
             loaded_digest: Mutex::new(digest),
             workers,
+            reloads: history::History::default(),
         });
         Ok(Self { shared, pending, admin })
     }
@@ -155,7 +160,10 @@ impl Server {
             .clone()
             .map(|p| tokio::spawn(reload::watch_file(handle, p)));
         let discovery = tokio::spawn(discover::run(self.shared.clone()));
+        notify::ready();
+        let watchdog = notify::spawn_watchdog();
         shutdown.await;
+        notify::stopping();
         if let Some(w) = watcher {
             w.abort();
         }
@@ -165,6 +173,9 @@ impl Server {
             a.abort();
         }
         self.shared.workers.stop().await;
+        if let Some(w) = watchdog {
+            w.abort();
+        }
         drained
     }
 }

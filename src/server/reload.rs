@@ -43,7 +43,14 @@ pub fn loaded_digest(bytes: &[u8], config: &config::Config) -> [u8; 32] {
 
 /// Reads, validates and applies the config file; logs and counts the outcome.
 pub async fn reload_file(shared: &Arc<Shared>) -> Result<u64, ReloadError> {
+    let notify = !shared.shutting_down.load(Ordering::SeqCst);
+    if notify {
+        super::notify::reloading();
+    }
     let result = read_and_apply(shared).await;
+    if notify {
+        super::notify::ready();
+    }
     match &result {
         Ok(version) => tracing::info!("config reloaded: version {version}"),
         Err(ReloadError::ShuttingDown) => tracing::info!("reload ignored: shutting down"),
@@ -51,6 +58,9 @@ pub async fn reload_file(shared: &Arc<Shared>) -> Result<u64, ReloadError> {
     }
     if !matches!(result, Err(ReloadError::ShuttingDown)) {
         shared.metrics.reloaded(result.is_ok());
+        shared
+            .reloads
+            .record(result.as_ref().map(|v| *v).map_err(|e| e.to_string()));
     }
     result
 }

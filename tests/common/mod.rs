@@ -6,6 +6,7 @@ pub mod client;
 pub mod dns;
 pub mod process;
 pub mod prom;
+pub mod prom_server;
 pub mod tls;
 
 pub use backend::{spawn_backend, spawn_slow_backend, Backend, Recorded};

@@ -115,6 +115,11 @@ pub fn bin() -> Command {
 /// Writes `yaml` to a temp file, starts `fulcrum run -c` on it and waits
 /// (with a deadline) for its "listening on" line.
 pub fn spawn_proc(yaml: &str) -> Proc {
+    spawn_proc_env(yaml, &[])
+}
+
+/// [`spawn_proc`] with extra environment variables.
+pub fn spawn_proc_env(yaml: &str, env: &[(&str, &std::ffi::OsStr)]) -> Proc {
     let dir = TempDir::new();
     let path = dir.0.join("config.yaml");
     std::fs::write(&path, yaml).unwrap();
@@ -122,6 +127,7 @@ pub fn spawn_proc(yaml: &str) -> Proc {
         .args(["run", "-c"])
         .arg(&path)
         .env("RUST_LOG", "info")
+        .envs(env.iter().copied())
         .stderr(Stdio::piped())
         .stdout(Stdio::null())
         .spawn()

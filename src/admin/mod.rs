@@ -1,6 +1,9 @@
-//! The admin listener (SPEC §4): /healthz, /metrics, /status, /lookup, POST /reload.
+//! The admin listener (SPEC §4): the dashboard at /, /healthz, /metrics,
+//! /status, /config, /lookup, POST /reload.
 //! Bound only where `admin.address` says; its connections are not drained on
 //! shutdown (they carry no user traffic).
+
+mod status;
 
 use crate::explain::{explain_in, Described};
 use crate::server::{Handle, ReloadError};
@@ -16,6 +19,13 @@ use std::convert::Infallible;
 use tokio::net::TcpListener;
 
 type Reply = Response<Full<Bytes>>;
+
+/// The dashboard: one self-contained page (its CSS and script inline).
+const DASHBOARD: &str = include_str!("dashboard.html");
+
+/// Nothing from elsewhere: the page talks only to this listener.
+const CSP: &str =
+    "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src data:";
 
 /// Serves the admin endpoints on `listener` until the task is aborted.
 pub async fn serve(listener: TcpListener, handle: Handle) {
@@ -61,7 +71,15 @@ async fn route(handle: &Handle, req: Request<Incoming>) -> Reply {
                 metrics.render(),
             )
         }
-        (&Method::GET, "/status") => json_reply(StatusCode::OK, status(handle)),
+        (&Method::GET, "/") => {
+            let mut r = reply(StatusCode::OK, "text/html; charset=utf-8", DASHBOARD);
+            r.headers_mut()
+                .insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+            r.headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            r
+        }
+        (&Method::GET, "/status") => json_reply(StatusCode::OK, status::status(handle)),
         (&Method::GET, "/lookup") => lookup(handle, req.uri().query().unwrap_or("")),
         (&Method::POST, "/reload") => match handle.reload().await {
             Ok(version) => json_reply(StatusCode::OK, json!({ "version": version })),
@@ -70,34 +88,11 @@ async fn route(handle: &Handle, req: Request<Incoming>) -> Reply {
             }
             Err(e) => json_reply(StatusCode::BAD_REQUEST, json!({ "error": e.to_string() })),
         },
-        (_, "/healthz" | "/metrics" | "/status" | "/lookup" | "/reload") => {
+        (_, "/" | "/healthz" | "/metrics" | "/status" | "/lookup" | "/reload") => {
             reply(StatusCode::METHOD_NOT_ALLOWED, text, "method not allowed\n")
         }
         (_, path) => reply(StatusCode::NOT_FOUND, text, format!("no admin endpoint {path}\n")),
     }
-}
-
-fn status(handle: &Handle) -> serde_json::Value {
-    let snap = handle.shared().state.load();
-    let mut upstreams = serde_json::Map::new();
-    for u in &snap.upstreams {
-        let servers: Vec<serde_json::Value> = u
-            .servers
-            .iter()
-            .map(|s| {
-                json!({
-                    "address": s.id,
-                    "weight": s.weight,
-                    "healthy": s.health.healthy(),
-                    "ejected": s.health.ejected(),
-                    "in_flight": s.load.in_flight(),
-                    "requests": s.load.requests(),
-                })
-            })
-            .collect();
-        upstreams.insert(u.name.clone(), json!({ "servers": servers }));
-    }
-    json!({ "version": snap.version, "upstreams": upstreams })
 }
 
 /// `/lookup?path=&host=&method=&header=NAME:VALUE&cookie=NAME:VALUE&client_ip=`.
