@@ -17,6 +17,7 @@ pub mod head_scan;
 pub mod health;
 pub mod ipset;
 pub mod metrics;
+pub mod plan;
 pub mod policy;
 pub mod proxy;
 pub mod ratelimit;

@@ -28,7 +28,7 @@ enum Command {
     Check {
         #[arg(short, long, default_value = "config.yaml")]
         config: PathBuf,
-        /// Also report, per hash upstream, the keys that move from OLD_FILE's placement.
+        /// Also print every change from OLD_FILE as a plan, and per hash upstream the keys that move.
         #[arg(long)]
         diff: Option<PathBuf>,
         /// Print the config in force with every default filled in (YAML), instead of the summary.
@@ -156,6 +156,14 @@ fn check(path: &Path, diff: Option<&Path>) -> Result<()> {
     }
     if let Some(old) = diff {
         let old = load(old)?;
+        let plan = fulcrum::plan::changes(&old, &config);
+        match plan.len() {
+            0 => println!("plan: no changes"),
+            n => println!("plan ({n} change{}):", if n == 1 { "" } else { "s" }),
+        }
+        for line in plan {
+            println!("  {line}");
+        }
         print!("{}", fulcrum::diff::diff(&old, &config));
     }
     Ok(())

@@ -80,6 +80,11 @@ async fn route(handle: &Handle, req: Request<Incoming>) -> Reply {
             r
         }
         (&Method::GET, "/status") => json_reply(StatusCode::OK, status::status(handle)),
+        (&Method::GET, "/config") => match handle.effective() {
+            Some(Ok(yaml)) => reply(StatusCode::OK, "application/yaml; charset=utf-8", yaml),
+            Some(Err(e)) => reply(StatusCode::INTERNAL_SERVER_ERROR, text, format!("{e}\n")),
+            None => reply(StatusCode::NOT_FOUND, text, "the config was not loaded from a file\n"),
+        },
         (&Method::GET, "/lookup") => lookup(handle, req.uri().query().unwrap_or("")),
         (&Method::POST, "/reload") => match handle.reload().await {
             Ok(version) => json_reply(StatusCode::OK, json!({ "version": version })),
@@ -88,7 +93,7 @@ async fn route(handle: &Handle, req: Request<Incoming>) -> Reply {
             }
             Err(e) => json_reply(StatusCode::BAD_REQUEST, json!({ "error": e.to_string() })),
         },
-        (_, "/" | "/healthz" | "/metrics" | "/status" | "/lookup" | "/reload") => {
+        (_, "/" | "/healthz" | "/metrics" | "/status" | "/config" | "/lookup" | "/reload") => {
             reply(StatusCode::METHOD_NOT_ALLOWED, text, "method not allowed\n")
         }
         (_, path) => reply(StatusCode::NOT_FOUND, text, format!("no admin endpoint {path}\n")),

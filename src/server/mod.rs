@@ -63,6 +63,8 @@ pub struct Shared {
     workers: Workers,
     /// The last reloads and their outcome.
     pub reloads: history::History,
+    /// The text of the config file in force (for `GET /config`).
+    source: Mutex<Option<String>>,
 }
 
 /// Bound listeners and the first snapshot, ready to serve.
@@ -96,10 +98,9 @@ impl Server {
             Some(address) => Some(bind(address).await?),
             None => None,
         };
-        let digest = config_path
-            .as_ref()
-            .and_then(|p| std::fs::read(p).ok())
-            .map(|b| reload::loaded_digest(&b, config));
+        let bytes = config_path.as_ref().and_then(|p| std::fs::read(p).ok());
+        let digest = bytes.as_ref().map(|b| reload::loaded_digest(b, config));
+        let source = bytes.and_then(|b| String::from_utf8(b).ok());
         let workers = Workers::start(crate::workers::count(config.workers)).map_err(ServerError::Build)?;
         let metrics = Metrics::with_shards(workers.pools());
         metrics.stamp_success();
@@ -117,6 +118,7 @@ impl Server {
             loaded_digest: Mutex::new(digest),
             workers,
             reloads: history::History::default(),
+            source: Mutex::new(source),
         });
         Ok(Self { shared, pending, admin })
     }
@@ -214,6 +216,13 @@ impl Handle {
         if let Some(log) = &self.shared.state.load().access_log {
             log.reopen();
         }
+    }
+
+    /// The config in force with every default filled in (`GET /config`);
+    /// None when it was not loaded from a file.
+    pub fn effective(&self) -> Option<Result<String, String>> {
+        let source = self.shared.source.lock().expect("source lock").clone()?;
+        Some(crate::reference::effective(&source, &self.shared.state.load().declared))
     }
 
     /// Re-reads the config file and applies it; counted in the metrics.

@@ -88,7 +88,9 @@ async fn read_and_apply(shared: &Arc<Shared>) -> Result<u64, ReloadError> {
         Err(_) => watched_now(&bytes, &shared.state.load_full().config).await,
     };
     *shared.loaded_digest.lock().expect("digest lock") = Some(seen);
-    apply(shared, parsed?).await
+    let version = apply(shared, parsed?).await?;
+    *shared.source.lock().expect("source lock") = Some(text);
+    Ok(version)
 }
 
 /// Applies a valid config: binds added listeners first (a failure changes
@@ -113,6 +115,7 @@ pub async fn apply(shared: &Arc<Shared>, config: Config) -> Result<u64, ReloadEr
         tracing::warn!("admin.address changes take effect on restart; the admin listener stays where it is");
     }
     let version = old.version + 1;
+    let plan = crate::plan::changes(&old.declared, &config);
     let next =
         Snapshot::build(&config, version, Some(&old), old.resolved.clone(), old.workers).map_err(ServerError::Build)?;
     shared.state.store(Arc::new(next));
@@ -130,7 +133,25 @@ pub async fn apply(shared: &Arc<Shared>, config: Config) -> Result<u64, ReloadEr
             let _ = r.stop.send(true);
         }
     }
+    log_plan(version, &plan);
     Ok(version)
+}
+
+/// Most changes a reload logs one by one; the rest are counted.
+const LOGGED_CHANGES: usize = 20;
+
+/// The reload's changes in the log, one line each (capped).
+fn log_plan(version: u64, plan: &[String]) {
+    tracing::info!("config version {version}: {} change(s)", plan.len());
+    for line in plan.iter().take(LOGGED_CHANGES) {
+        tracing::info!("  {line}");
+    }
+    if plan.len() > LOGGED_CHANGES {
+        tracing::info!(
+            "  ... and {} more (fulcrum check --diff shows all)",
+            plan.len() - LOGGED_CHANGES
+        );
+    }
 }
 
 /// Polls the config file and reloads when its content changes and then holds

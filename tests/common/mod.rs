@@ -7,6 +7,7 @@ pub mod dns;
 pub mod process;
 pub mod prom;
 pub mod prom_server;
+pub mod schema;
 pub mod tls;
 
 pub use backend::{spawn_backend, spawn_slow_backend, Backend, Recorded};
@@ -26,7 +27,9 @@ pub struct Lb {
 /// Starts fulcrum with `yaml`, in which `{LISTEN}` becomes 127.0.0.1:0 and
 /// `{b0}`, `{b1}`, ... the addresses of `backends`.
 pub async fn spawn_lb(yaml: &str, backends: &[&Backend]) -> Lb {
-    let config = fulcrum::config::parse(&fill(yaml, backends)).expect("test config is valid");
+    let filled = fill(yaml, backends);
+    let config = fulcrum::config::parse(&filled).expect("test config is valid");
+    schema::assert_valid(&filled);
     let server = Server::bind(&config, None).await.expect("bind");
     let addr = server.local_addrs()[0];
     let (tx, rx) = oneshot::channel::<()>();
@@ -66,6 +69,7 @@ pub async fn spawn_lb_file_in(dir: process::TempDir, yaml: &str, backends: &[&Ba
     let path = dir.0.join("fulcrum.yaml");
     std::fs::write(&path, fill(yaml, backends)).unwrap();
     let config = fulcrum::config::load(&path).expect("test config is valid");
+    schema::assert_valid(&std::fs::read_to_string(&path).unwrap());
     let server = Server::bind(&config, Some(path.clone())).await.expect("bind");
     let addr = server.local_addrs()[0];
     let admin = server.admin_addr();
