@@ -13,6 +13,19 @@ fn listed<T: PartialEq + std::fmt::Debug>(out: &mut Vec<String>, what: &str, old
     }
 }
 
+fn debug(v: &impl std::fmt::Debug) -> String {
+    format!("{v:?}")
+}
+
+/// `~ PREFIXsection changed` for each section whose rendering differs.
+fn sections<const N: usize>(out: &mut Vec<String>, prefix: &str, pairs: [(&str, String, String); N]) {
+    for (what, a, b) in pairs {
+        if a != b {
+            out.push(format!("~ {prefix}{what} changed"));
+        }
+    }
+}
+
 fn route_match(r: &RouteConfig) -> String {
     format!(
         "{:?} {:?} {:?} {:?} {:?} {:?} {:?} strip_prefix={}",
@@ -41,7 +54,7 @@ fn routes(out: &mut Vec<String>, old: &Config, new: &Config) {
                 if a != b {
                     out.push(format!("~ route {}: {a} -> {b}", r.label));
                 }
-                if format!("{:?}", o.policy) != format!("{:?}", r.policy) {
+                if debug(&o.policy) != debug(&r.policy) {
                     out.push(format!("~ route {}: policies changed", r.label));
                 }
             }
@@ -116,7 +129,7 @@ fn upstreams(out: &mut Vec<String>, old: &Config, new: &Config) {
             continue;
         };
         let name = &u.name;
-        if format!("{:?}", o.balance) != format!("{:?}", u.balance) {
+        if debug(&o.balance) != debug(&u.balance) {
             out.push(format!("~ upstream {name}: balance {} -> {}", describe(o), describe(u)));
         }
         listed(
@@ -133,25 +146,22 @@ fn upstreams(out: &mut Vec<String>, old: &Config, new: &Config) {
         );
         listed(out, &format!("upstream {name}: retries.attempts"), o.retries, u.retries);
         listed(out, &format!("upstream {name}: protocol"), o.protocol, u.protocol);
-        for (what, a, b) in [
-            (
-                "health_check",
-                format!("{:?}", o.health_check),
-                format!("{:?}", u.health_check),
-            ),
-            (
-                "outlier_detection",
-                format!("{:?}", o.outlier_detection),
-                format!("{:?}", u.outlier_detection),
-            ),
-            ("protections", format!("{:?}", o.protect), format!("{:?}", u.protect)),
-            ("tls", format!("{:?}", o.tls), format!("{:?}", u.tls)),
-            ("discovery", format!("{:?}", o.discovery), format!("{:?}", u.discovery)),
-        ] {
-            if a != b {
-                out.push(format!("~ upstream {name}: {what} changed"));
-            }
-        }
+        let prefix = format!("upstream {name}: ");
+        sections(
+            out,
+            &prefix,
+            [
+                ("health_check", debug(&o.health_check), debug(&u.health_check)),
+                (
+                    "outlier_detection",
+                    debug(&o.outlier_detection),
+                    debug(&u.outlier_detection),
+                ),
+                ("protections", debug(&o.protect), debug(&u.protect)),
+                ("tls", debug(&o.tls), debug(&u.tls)),
+                ("discovery", debug(&o.discovery), debug(&u.discovery)),
+            ],
+        );
         servers(out, o, u);
     }
     for o in &old.upstreams {
@@ -192,38 +202,22 @@ pub fn changes(old: &Config, new: &Config) -> Vec<String> {
     listed(&mut out, "admin.address", old.admin, new.admin);
     listed(&mut out, "workers", old.workers, new.workers);
     listed(&mut out, "shutdown_timeout", old.shutdown_timeout, new.shutdown_timeout);
-    for (what, a, b) in [
-        ("limits", format!("{:?}", old.limits), format!("{:?}", new.limits)),
-        (
-            "trusted_proxies",
-            format!("{:?}", old.trusted_proxies),
-            format!("{:?}", new.trusted_proxies),
-        ),
-        (
-            "access_log",
-            format!("{:?}", old.access_log),
-            format!("{:?}", new.access_log),
-        ),
-        (
-            "request_id",
-            format!("{:?}", old.request_id),
-            format!("{:?}", new.request_id),
-        ),
-        (
-            "rate_limits",
-            format!("{:?}", old.rate_limits),
-            format!("{:?}", new.rate_limits),
-        ),
-        (
-            "error_pages",
-            format!("{:?}", old.error_pages),
-            format!("{:?}", new.error_pages),
-        ),
-    ] {
-        if a != b {
-            out.push(format!("~ {what} changed"));
-        }
-    }
+    sections(
+        &mut out,
+        "",
+        [
+            ("limits", debug(&old.limits), debug(&new.limits)),
+            (
+                "trusted_proxies",
+                debug(&old.trusted_proxies),
+                debug(&new.trusted_proxies),
+            ),
+            ("access_log", debug(&old.access_log), debug(&new.access_log)),
+            ("request_id", debug(&old.request_id), debug(&new.request_id)),
+            ("rate_limits", debug(&old.rate_limits), debug(&new.rate_limits)),
+            ("error_pages", debug(&old.error_pages), debug(&new.error_pages)),
+        ],
+    );
     routes(&mut out, old, new);
     upstreams(&mut out, old, new);
     out

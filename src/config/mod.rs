@@ -27,7 +27,7 @@ pub use front::{parse_rate, Access, BasicAuth, ForwardAuth, RateLimitConfig, Sto
 pub use protect::{Protection, QueueConfig, MIN_RETRY_CONCURRENCY};
 pub use tls::{CertPair, PemFile, TlsVersion};
 pub use types::*;
-pub use upstream::key_source;
+pub use upstream::{key_source, ALGORITHMS};
 
 use std::fmt;
 use std::path::Path;

@@ -8,7 +8,8 @@ use serde_yaml::Value;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-const ALGORITHMS: &[&str] = &[
+/// Every `balance` value, as spelt in the config.
+pub const ALGORITHMS: &[&str] = &[
     "round_robin",
     "weighted_round_robin",
     "random",

@@ -3,16 +3,6 @@
 use super::{dflt, opt, req, Key, Ty};
 use serde_json::{json, Value};
 
-const BALANCE: &[&str] = &[
-    "round_robin",
-    "weighted_round_robin",
-    "random",
-    "least_connections",
-    "p2c_ewma",
-    "consistent_hash",
-    "maglev",
-];
-
 fn status_range() -> Value {
     json!({ "oneOf": [
         { "type": "integer", "minimum": 100, "maximum": 599 },
@@ -27,7 +17,7 @@ fn weight() -> Value {
 pub static UPSTREAMS: &[Key] = &[
     opt("upstreams", Ty::Section, "none", ""),
     opt("upstreams.NAME", Ty::Section, "", ""),
-    dflt("upstreams.NAME.balance", Ty::Enum(BALANCE), "weighted_round_robin", "`round_robin`, `weighted_round_robin`, `random`, `least_connections`, `p2c_ewma`, `consistent_hash`, `maglev` (see *Balancing*)"),
+    dflt("upstreams.NAME.balance", Ty::Enum(crate::config::ALGORITHMS), "weighted_round_robin", "`round_robin`, `weighted_round_robin`, `random`, `least_connections`, `p2c_ewma`, `consistent_hash`, `maglev` (see *Balancing*)"),
     opt("upstreams.NAME.hash", Ty::Section, "—", "only with `consistent_hash` / `maglev`, and required there"),
     req("upstreams.NAME.hash.key", Ty::KeySources, "`header:NAME`, `cookie:NAME`, `query:NAME`, `path`, `host`, `client_ip`, or a list tried in order; an empty value counts as absent"),
     dflt("upstreams.NAME.hash.fallback", Ty::Enum(&["random", "round_robin", "reject"]), "random", "no key in the request: `random` (weighted), `round_robin`, or `reject` (400)"),
