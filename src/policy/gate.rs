@@ -14,30 +14,10 @@ use std::task::{Context, Poll};
 use tower::{Layer, Service};
 
 /// Decides at once, from the request's facts and head. A route whose only
-/// policies are such gates runs them inline, without a stack (see `Inline`).
+/// policies are such gates (and sync edits) runs them inline, without a stack
+/// (see `inline::Inline`).
 pub trait Gate: Send + Sync + 'static {
     fn admit(&self, facts: &Facts, uri: &http::Uri, headers: &http::HeaderMap) -> Result<(), Denied>;
-}
-
-/// A route's gates when they are all it has: run before its action on the
-/// request path itself, which spares it the stack's boxing and the facts'
-/// trip through the request extensions.
-#[derive(Clone, Default)]
-pub struct Inline(Vec<Arc<dyn Gate>>);
-
-impl Inline {
-    pub fn new(gates: Vec<Arc<dyn Gate>>) -> Self {
-        Self(gates)
-    }
-
-    /// Every gate in order; the first denial is the answer.
-    pub fn admit(&self, facts: &Facts, uri: &http::Uri, headers: &http::HeaderMap) -> Result<(), Denied> {
-        self.0.iter().try_for_each(|g| g.admit(facts, uri, headers))
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
 }
 
 /// A gate's own answer (boxed: a response is large, a pass is the common case).

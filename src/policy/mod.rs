@@ -22,6 +22,7 @@ mod forward_auth;
 mod future;
 pub mod gate;
 pub mod headers;
+pub mod inline;
 pub mod mirror;
 mod rate_limit;
 pub mod request_id;
@@ -49,10 +50,11 @@ pub type RouteSvc = BoxCloneSyncService<Request<ReqBody>, Response<ProxyBody>, I
 
 /// What a route needs at run time besides its config.
 pub struct RouteRuntime {
-    /// None when the route has no policy, or only gates that decide at once.
+    /// None when the route has no policy, or only policies that decide or
+    /// edit at once.
     pub stack: Option<RouteSvc>,
-    /// Those gates (access, a local rate limit), run inline before the action.
-    pub inline: gate::Inline,
+    /// Those policies, run inline around the action.
+    pub inline: inline::Inline,
     /// The `backends` split.
     pub split: Option<Split>,
 }
@@ -130,13 +132,17 @@ fn stack(r: &RouteConfig, config: &Config, limiters: &[Arc<Limiter>]) -> Option<
     Some(BoxCloneSyncService::new(svc))
 }
 
-/// The route's gates when it has no policy but access and a local rate
-/// limit, which then run inline (in SPEC order) instead of in a stack.
-fn inline(r: &RouteConfig, limiters: &[Arc<Limiter>]) -> Option<gate::Inline> {
+/// What may run inline: gates that decide at once and edits that need no
+/// future.
+const INLINE: [&str; 5] = ["access", "rate_limit", "rewrite", "request_headers", "response_headers"];
+
+/// The route's policies when every one of them can run inline (see
+/// `inline`): access, a local rate limit, rewrite and header rules.
+fn inline(r: &RouteConfig, limiters: &[Arc<Limiter>]) -> Option<inline::Inline> {
     let p = &r.policy;
     let names = p.names();
-    let gates_only = !names.is_empty() && names.iter().all(|n| matches!(*n, "access" | "rate_limit"));
-    if !gates_only || rate_gate(r, limiters, true).is_some() {
+    let all_inline = !names.is_empty() && names.iter().all(|n| INLINE.contains(n));
+    if !all_inline || rate_gate(r, limiters, true).is_some() {
         return None;
     }
     let mut gates: Vec<Arc<dyn gate::Gate>> = Vec::new();
@@ -149,7 +155,12 @@ fn inline(r: &RouteConfig, limiters: &[Arc<Limiter>]) -> Option<gate::Inline> {
     if let Some(g) = rate_gate(r, limiters, false) {
         gates.push(Arc::new(g));
     }
-    Some(gate::Inline::new(gates))
+    Some(inline::Inline::new(
+        gates,
+        p.rewrite.clone().map(rewrite::Rewriter),
+        p.request_headers.clone(),
+        p.response_headers.clone(),
+    ))
 }
 
 /// The route's rate-limit gate when its policy is local (`shared` false)

@@ -39,16 +39,26 @@ fn rewrite_uri(rule: &PathRewrite, uri: &Uri) -> Option<Uri> {
 /// `rewrite`, as a request stage.
 pub struct Rewriter(pub Rewrite);
 
-impl OnRequest for Rewriter {
-    fn on_request(&self, req: &mut Request<ReqBody>) {
+impl Rewriter {
+    /// Rewrites the path and `Host` of a request head.
+    pub fn apply(&self, uri: &mut Uri, headers: &mut http::HeaderMap) {
         if let Some(rule) = &self.0.path {
-            if let Some(uri) = rewrite_uri(rule, req.uri()) {
-                *req.uri_mut() = uri;
+            if let Some(new) = rewrite_uri(rule, uri) {
+                *uri = new;
             }
         }
         if let Some(host) = &self.0.host {
-            req.headers_mut().insert(header::HOST, host.clone());
+            headers.insert(header::HOST, host.clone());
         }
+    }
+}
+
+impl OnRequest for Rewriter {
+    fn on_request(&self, req: &mut Request<ReqBody>) {
+        let (mut uri, mut headers) = (req.uri().clone(), std::mem::take(req.headers_mut()));
+        self.apply(&mut uri, &mut headers);
+        *req.uri_mut() = uri;
+        *req.headers_mut() = headers;
     }
 }
 

@@ -43,10 +43,15 @@ pub async fn forward(a: Arrival, req: Request<Incoming>) -> (Response<ProxyBody>
             let runtime = &facts.snap.routes[facts.route];
             match runtime.stack.clone() {
                 None => {
-                    let resp = match runtime.inline.admit(&facts, &parts.uri, &parts.headers) {
-                        Ok(()) => action::act!(&facts, parts, body),
+                    let inline = &runtime.inline;
+                    let resp = match inline.admit(&facts, &parts.uri, &parts.headers) {
+                        Ok(()) => {
+                            inline.on_request(&facts, &mut parts);
+                            action::act!(&facts, parts, body)
+                        }
                         Err(denied) => *denied,
                     };
+                    let resp = inline.on_response(&facts, resp);
                     (resp, facts.info.into_inner().unwrap_or_default())
                 }
                 Some(stack) => stacked(facts, stack, Request::from_parts(parts, body)).await,
