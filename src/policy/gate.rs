@@ -4,6 +4,7 @@
 //! has to wait (basic auth's bcrypt runs off the worker thread) and its
 //! stage boxes the wait, which only routes with that gate pay.
 
+use super::stage::layer;
 use crate::proxy::{Facts, ProxyBody, ReqBody};
 use http::{Request, Response};
 use std::convert::Infallible;
@@ -31,45 +32,11 @@ pub trait AsyncGate: Send + Sync + 'static {
     fn admit(self: Arc<Self>, req: Request<ReqBody>) -> Pin<Box<dyn Future<Output = Admitted> + Send>>;
 }
 
-/// A gate as a layer.
-pub struct GateLayer<P>(Arc<P>);
-
-impl<P> GateLayer<P> {
-    pub fn new(policy: P) -> Self {
-        Self(Arc::new(policy))
-    }
-}
-
-impl<P> Clone for GateLayer<P> {
-    fn clone(&self) -> Self {
-        Self(self.0.clone())
-    }
-}
-
-impl<P, S> Layer<S> for GateLayer<P> {
-    type Service = GateStage<P, S>;
-    fn layer(&self, inner: S) -> GateStage<P, S> {
-        GateStage {
-            policy: self.0.clone(),
-            inner,
-        }
-    }
-}
-
-/// The gate around its inner service.
-pub struct GateStage<P, S> {
-    policy: Arc<P>,
-    inner: S,
-}
-
-impl<P, S: Clone> Clone for GateStage<P, S> {
-    fn clone(&self) -> Self {
-        Self {
-            policy: self.policy.clone(),
-            inner: self.inner.clone(),
-        }
-    }
-}
+layer!(
+    /// A gate as a layer.
+    GateLayer,
+    GateStage
+);
 
 impl<P, S> Service<Request<ReqBody>> for GateStage<P, S>
 where
@@ -118,45 +85,11 @@ impl<F: Future<Output = Result<Response<ProxyBody>, Infallible>>> Future for Gat
     }
 }
 
-/// An async gate as a layer.
-pub struct AsyncGateLayer<P>(Arc<P>);
-
-impl<P> AsyncGateLayer<P> {
-    pub fn new(policy: P) -> Self {
-        Self(Arc::new(policy))
-    }
-}
-
-impl<P> Clone for AsyncGateLayer<P> {
-    fn clone(&self) -> Self {
-        Self(self.0.clone())
-    }
-}
-
-impl<P, S> Layer<S> for AsyncGateLayer<P> {
-    type Service = AsyncGateStage<P, S>;
-    fn layer(&self, inner: S) -> AsyncGateStage<P, S> {
-        AsyncGateStage {
-            policy: self.0.clone(),
-            inner,
-        }
-    }
-}
-
-/// The async gate around its inner service.
-pub struct AsyncGateStage<P, S> {
-    policy: Arc<P>,
-    inner: S,
-}
-
-impl<P, S: Clone> Clone for AsyncGateStage<P, S> {
-    fn clone(&self) -> Self {
-        Self {
-            policy: self.policy.clone(),
-            inner: self.inner.clone(),
-        }
-    }
-}
+layer!(
+    /// An async gate as a layer.
+    AsyncGateLayer,
+    AsyncGateStage
+);
 
 impl<P, S> Service<Request<ReqBody>> for AsyncGateStage<P, S>
 where

@@ -65,16 +65,20 @@ pub fn build(config: &Config, limiters: &[Arc<Limiter>]) -> Vec<RouteRuntime> {
     config
         .routes
         .iter()
-        .map(|r| RouteRuntime {
-            inline: inline(r, limiters).unwrap_or_default(),
-            stack: inline(r, limiters)
-                .is_none()
-                .then(|| stack(r, config, limiters))
-                .flatten(),
-            split: match &r.action {
-                Action::Backends(b) => Split::new(b),
-                _ => None,
-            },
+        .map(|r| {
+            // a route runs its policies inline or through a stack, never both
+            let (inline, stack) = match inline(r, limiters) {
+                Some(inline) => (inline, None),
+                None => (inline::Inline::default(), stack(r, config, limiters)),
+            };
+            RouteRuntime {
+                stack,
+                inline,
+                split: match &r.action {
+                    Action::Backends(b) => Split::new(b),
+                    _ => None,
+                },
+            }
         })
         .collect()
 }
@@ -92,12 +96,7 @@ fn stack(r: &RouteConfig, config: &Config, limiters: &[Arc<Limiter>]) -> Option<
                 .clone()
                 .map(|h| ResponseLayer::new(headers::ResponseRules(Arc::new(h)))),
         )
-        .option_layer(p.access.clone().map(|rules| {
-            GateLayer::new(access::AccessGate {
-                rules,
-                route: r.label.clone(),
-            })
-        }))
+        .option_layer(access_gate(r).map(GateLayer::new))
         .option_layer(rate_gate(r, limiters, false).map(GateLayer::new))
         .option_layer(rate_gate(r, limiters, true).map(AsyncGateLayer::new))
         .option_layer(p.basic_auth.clone().map(|auth| {
@@ -146,11 +145,8 @@ fn inline(r: &RouteConfig, limiters: &[Arc<Limiter>]) -> Option<inline::Inline> 
         return None;
     }
     let mut gates: Vec<Arc<dyn gate::Gate>> = Vec::new();
-    if let Some(rules) = p.access.clone() {
-        gates.push(Arc::new(access::AccessGate {
-            rules,
-            route: r.label.clone(),
-        }));
+    if let Some(g) = access_gate(r) {
+        gates.push(Arc::new(g));
     }
     if let Some(g) = rate_gate(r, limiters, false) {
         gates.push(Arc::new(g));
@@ -161,6 +157,14 @@ fn inline(r: &RouteConfig, limiters: &[Arc<Limiter>]) -> Option<inline::Inline> 
         p.request_headers.clone(),
         p.response_headers.clone(),
     ))
+}
+
+/// The route's `access` gate, if it has one.
+fn access_gate(r: &RouteConfig) -> Option<access::AccessGate> {
+    r.policy.access.clone().map(|rules| access::AccessGate {
+        rules,
+        route: r.label.clone(),
+    })
 }
 
 /// The route's rate-limit gate when its policy is local (`shared` false)

@@ -55,10 +55,10 @@ impl Rewriter {
 
 impl OnRequest for Rewriter {
     fn on_request(&self, req: &mut Request<ReqBody>) {
-        let (mut uri, mut headers) = (req.uri().clone(), std::mem::take(req.headers_mut()));
-        self.apply(&mut uri, &mut headers);
+        // the URI is taken out for the call, so both parts can be edited
+        let mut uri = std::mem::take(req.uri_mut());
+        self.apply(&mut uri, req.headers_mut());
         *req.uri_mut() = uri;
-        *req.headers_mut() = headers;
     }
 }
 

@@ -68,6 +68,9 @@ macro_rules! layer {
     };
 }
 
+/// Also makes the gates' layers (`gate`).
+pub(super) use layer;
+
 layer!(
     /// A request-editing policy as a layer.
     RequestLayer,
