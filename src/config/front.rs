@@ -118,23 +118,9 @@ const MAX_KEYS: u64 = 10_000_000;
 
 /// `rate_limits`: named policies.
 pub(super) fn rate_limits(cx: &mut Ctx, value: Value) -> Vec<RateLimitConfig> {
-    let Value::Mapping(map) = value else {
-        cx.err(
-            "rate_limits",
-            "must map policy names to { key, rate, burst, max_keys, store }",
-        );
-        return Vec::new();
-    };
+    let shape = "must map policy names to { key, rate, burst, max_keys, store }";
     let mut out = Vec::new();
-    for (k, v) in map {
-        let Some(name) = k.as_str().filter(|n| !n.is_empty()).map(str::to_string) else {
-            cx.err(
-                "rate_limits",
-                format!("policy names must be non-empty strings, found {k:?}"),
-            );
-            continue;
-        };
-        let path = format!("rate_limits.{name}");
+    for (name, path, v) in cx.named("rate_limits", value, shape, "policy") {
         let Some(raw) = cx.de::<RawRateLimit>(v, &path) else {
             continue;
         };

@@ -21,26 +21,11 @@ pub const ALGORITHMS: &[&str] = &[
 
 /// Validates the `upstreams` mapping; entries with problems are left out of the result.
 pub(super) fn validate_upstreams(cx: &mut Ctx, value: Option<Value>) -> Vec<UpstreamConfig> {
-    let map = match value {
-        Some(Value::Mapping(m)) => m,
-        // none at all is fine for routes that only redirect or respond; a
-        // route naming a pool is then told it is unknown
-        None => return Vec::new(),
-        Some(_) => {
-            cx.err("upstreams", "must map names to pools");
-            return Vec::new();
-        }
-    };
+    // none at all is fine for routes that only redirect or respond; a
+    // route naming a pool is then told it is unknown
+    let Some(value) = value else { return Vec::new() };
     let mut out = Vec::new();
-    for (k, v) in map {
-        let Some(name) = k.as_str().filter(|n| !n.is_empty()).map(str::to_string) else {
-            cx.err(
-                "upstreams",
-                format!("upstream names must be non-empty strings, found {k:?}"),
-            );
-            continue;
-        };
-        let path = format!("upstreams.{name}");
+    for (name, path, v) in cx.named("upstreams", value, "must map names to pools", "upstream") {
         if let Some(raw) = cx.de::<RawUpstream>(v, &path) {
             if let Some(u) = upstream(cx, &path, name, raw) {
                 out.push(u);

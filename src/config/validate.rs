@@ -70,6 +70,25 @@ impl Ctx {
 
     /// The entries of the top-level list `key`, which must have at least one
     /// (`one` names an entry, `shape` shows one); empty when it has a problem.
+    /// The entries of a `NAME -> mapping` section (`upstreams`,
+    /// `rate_limits`) as (name, key path, value); a section that is not a
+    /// mapping (`not_a_map` says what it should be) or a key that is not a
+    /// non-empty string (`"{noun} names must be ..."`) is reported.
+    pub fn named(&mut self, section: &str, value: Value, not_a_map: &str, noun: &str) -> Vec<(String, String, Value)> {
+        let Value::Mapping(map) = value else {
+            self.err(section, not_a_map);
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (k, v) in map {
+            match k.as_str().filter(|n| !n.is_empty()) {
+                Some(name) => out.push((name.to_string(), format!("{section}.{name}"), v)),
+                None => self.err(section, format!("{noun} names must be non-empty strings, found {k:?}")),
+            }
+        }
+        out
+    }
+
     pub fn entries(&mut self, value: Option<Value>, key: &str, one: &str, shape: &str) -> Vec<Value> {
         match value {
             Some(Value::Sequence(items)) if !items.is_empty() => items,
