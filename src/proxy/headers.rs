@@ -109,12 +109,8 @@ impl ClientAddr {
 /// `connection` is the address the request came from (itself trusted).
 pub fn forwarded_client(headers: &HeaderMap, connection: IpAddr, trusted: &crate::ipset::IpSet) -> IpAddr {
     let mut client = connection;
-    let values: Vec<&str> = headers
-        .get_all(&X_FORWARDED_FOR)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .collect();
-    for entry in values.iter().rev().flat_map(|v| v.rsplit(',')) {
+    let values = headers.get_all(&X_FORWARDED_FOR).iter().rev();
+    for entry in values.filter_map(|v| v.to_str().ok()).flat_map(|v| v.rsplit(',')) {
         let Some(ip) = parse_entry(entry.trim()) else {
             break;
         };
