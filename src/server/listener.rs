@@ -26,16 +26,22 @@ pub struct Running {
 }
 
 /// Starts accepting on `listener` until told to stop.
-/// `label` (the configured address) names the listener in metrics.
-pub fn start(listener: TcpListener, label: String, shared: Arc<Shared>) -> Running {
+/// `configured` (the address in the config) names the listener in metrics.
+pub fn start(listener: TcpListener, configured: SocketAddr, shared: Arc<Shared>) -> Running {
     let bound = listener.local_addr().expect("a bound listener has an address");
     let (stop, stopped) = watch::channel(false);
     tracing::info!("listening on {bound}");
-    let task = tokio::spawn(accept_loop(listener, label, shared, stopped));
+    let task = tokio::spawn(accept_loop(listener, configured, shared, stopped));
     Running { bound, stop, task }
 }
 
-async fn accept_loop(listener: TcpListener, label: String, shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+async fn accept_loop(
+    listener: TcpListener,
+    configured: SocketAddr,
+    shared: Arc<Shared>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let label = configured.to_string();
     let open = Arc::new(AtomicUsize::new(0));
     let freed = Arc::new(Notify::new());
     loop {
@@ -61,7 +67,7 @@ async fn accept_loop(listener: TcpListener, label: String, shared: Arc<Shared>, 
                     open: open.clone(),
                     freed: freed.clone(),
                 };
-                serve_connection(stream, peer, &label, &shared, slot);
+                serve_connection(stream, peer, configured, &label, &shared, slot);
             }
             Err(e) => {
                 tracing::warn!("accept failed: {e}; backing off {ACCEPT_BACKOFF:?}");
@@ -107,18 +113,21 @@ fn builder(limits: &Limits) -> auto::Builder<TokioExecutor> {
     builder
 }
 
-fn serve_connection(stream: TcpStream, peer: SocketAddr, listener: &str, shared: &Arc<Shared>, slot: Slot) {
+fn serve_connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    configured: SocketAddr,
+    label: &str,
+    shared: &Arc<Shared>,
+    slot: Slot,
+) {
     let _ = stream.set_nodelay(true);
-    let (shared, label) = (shared.clone(), listener.to_string());
+    let (shared, label) = (shared.clone(), label.to_string());
     shared.clone().workers.spawn(stream, move |mut stream| async move {
         let (limits, tls, proxy_protocol) = {
             let snapshot = shared.state.load();
             let tls = snapshot.tls.get(&label).map(|t| t.acceptor.clone());
-            let listener = snapshot
-                .config
-                .listeners
-                .iter()
-                .find(|l| l.address.to_string() == label);
+            let listener = snapshot.config.listeners.iter().find(|l| l.address == configured);
             (
                 snapshot.config.limits.clone(),
                 tls,

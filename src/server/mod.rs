@@ -146,10 +146,7 @@ impl Server {
         {
             let mut running = self.shared.listeners.lock().await;
             for (configured, l) in self.pending {
-                running.insert(
-                    configured,
-                    listener::start(l, configured.to_string(), self.shared.clone()),
-                );
+                running.insert(configured, listener::start(l, configured, self.shared.clone()));
             }
         }
         let handle = Handle {

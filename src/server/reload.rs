@@ -121,7 +121,7 @@ pub async fn apply(shared: &Arc<Shared>, config: Config) -> Result<u64, ReloadEr
     shared.state.store(Arc::new(next));
     shared.start_probes();
     for (address, l) in added {
-        running.insert(address, listener::start(l, address.to_string(), shared.clone()));
+        running.insert(address, listener::start(l, address, shared.clone()));
     }
     let removed: Vec<_> = running
         .keys()
