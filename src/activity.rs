@@ -11,6 +11,7 @@
 //! response body ends), and one watchdog per connection sleeps until the
 //! current phase's deadline.
 
+use crate::h2_guard::FrameGuard;
 use crate::head_scan::{HeadScan, Verdict};
 use crate::upstream::now_ns;
 use std::io;
@@ -142,6 +143,10 @@ pub struct Noted<T> {
     /// Final HTTP/1 response heads written: fewer than the requests begun
     /// means the head being written answers one of them.
     heads: u64,
+    /// An HTTP/2 connection's flood guard (boxed: HTTP/1 connections carry
+    /// only the pointer); decided by the first bytes read.
+    h2: Option<Box<FrameGuard>>,
+    first_read: bool,
 }
 
 impl<T> Noted<T> {
@@ -153,6 +158,8 @@ impl<T> Noted<T> {
             generation: 0,
             rewritten: None,
             heads: 0,
+            h2: None,
+            first_read: true,
         }
     }
 }
@@ -207,6 +214,21 @@ impl<T: AsyncRead + Unpin> AsyncRead for Noted<T> {
     fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         let before = buf.filled().len();
         let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if buf.filled().len() > before && (self.first_read || self.h2.is_some()) {
+            let this = &mut *self;
+            let read = &buf.filled()[before..];
+            if std::mem::take(&mut this.first_read) && FrameGuard::may_be_h2(read) {
+                this.h2 = Some(Box::default());
+            }
+            if let Some(guard) = &mut this.h2 {
+                guard
+                    .feed(read)
+                    .map_err(|flood| io::Error::new(io::ErrorKind::InvalidData, flood))?;
+                if !guard.on() {
+                    this.h2 = None;
+                }
+            }
+        }
         if buf.filled().len() > before && self.activity.in_flight.load(Relaxed) == 0 {
             self.activity.head_bytes();
             let this = &mut *self;

@@ -12,6 +12,7 @@ pub mod diff;
 pub mod discovery;
 pub mod explain;
 pub mod fasthash;
+pub mod h2_guard;
 pub mod head_error;
 pub mod head_scan;
 pub mod health;

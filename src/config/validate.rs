@@ -156,7 +156,8 @@ pub(super) fn validate(root: Value, base: &std::path::Path) -> (Option<Config>, 
     let mut rate_limits_v = None;
     for (k, v) in map {
         let Some(key) = k.as_str().map(str::to_string) else {
-            cx.err("", format!("keys must be strings, found {k:?}"));
+            // the key as written stands for its own path
+            cx.err(&shown(&k), format!("keys must be strings, found {}", shown(&k)));
             continue;
         };
         match key.as_str() {
@@ -179,7 +180,10 @@ pub(super) fn validate(root: Value, base: &std::path::Path) -> (Option<Config>, 
             "request_id" => request_id = super::policy::request_id(&mut cx, v),
             "error_pages" => error_pages = super::error_pages::error_pages(&mut cx, v),
             "rate_limits" => rate_limits_v = Some(v),
-            other => cx.err(other, format!("unknown key; expected one of: {}", TOP_KEYS.join(", "))),
+            other => {
+                let path = if other.is_empty() { "\"\"" } else { other };
+                cx.err(path, format!("unknown key; expected one of: {}", TOP_KEYS.join(", ")))
+            }
         }
     }
     let listeners = validate_listeners(&mut cx, listeners);

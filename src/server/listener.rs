@@ -252,6 +252,9 @@ where
 /// was a request hyper refused (header timeouts are fulcrum's own, see
 /// `activity`).
 fn rejected(e: &(dyn std::error::Error + 'static)) -> Option<&'static str> {
+    if flooded(e) {
+        return Some("h2_flood");
+    }
     let e = e.downcast_ref::<hyper::Error>()?;
     if e.is_parse_too_large() {
         Some("header_too_large")
@@ -260,4 +263,22 @@ fn rejected(e: &(dyn std::error::Error + 'static)) -> Option<&'static str> {
     } else {
         None
     }
+}
+
+/// Whether the connection ended because `h2_guard` cut a flood. The `h2`
+/// crate rebuilds the read's error from its kind and text, so the text is
+/// what is compared.
+fn flooded(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(e);
+    while let Some(err) = cause {
+        let io = err.downcast_ref::<std::io::Error>();
+        if io
+            .and_then(|io| io.get_ref())
+            .is_some_and(|inner| inner.to_string() == crate::h2_guard::Flood.to_string())
+        {
+            return true;
+        }
+        cause = err.source();
+    }
+    false
 }

@@ -14,7 +14,7 @@ mod discover;
 pub mod history;
 mod listener;
 mod notify;
-mod proxy_header;
+pub mod proxy_header;
 mod reload;
 
 pub use reload::ReloadError;

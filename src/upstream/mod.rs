@@ -6,7 +6,7 @@
 //! eligible. No I/O, no hyper.
 
 mod acquire;
-mod key;
+pub mod key;
 mod live;
 mod queue;
 mod split;

@@ -4,6 +4,7 @@
 pub mod backend;
 pub mod client;
 pub mod dns;
+pub mod h2raw;
 pub mod process;
 pub mod prom;
 pub mod prom_server;

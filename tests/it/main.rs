@@ -6,6 +6,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod abuse;
 mod access_log;
 mod admin;
 mod algorithms;
@@ -28,6 +29,7 @@ mod notify;
 mod plan;
 mod policies;
 mod prometheus;
+mod props;
 mod protect;
 mod proxy;
 mod reload;

@@ -1,0 +1,77 @@
+//! Hostile clients beside good ones (HTTP/2 attacks, slow and half-open
+//! HTTP/1 clients): each attack runs against a real fulcrum process while a
+//! good client measures its latency, and the process's memory is read.
+//!
+//! Latency: the good client's p99 under attack is compared with its p99 on
+//! the same fulcrum just before (a quiet run). These machines are shared and
+//! noisy, so the bound allows 2x the quiet p99 plus `SLACK`; the ratio
+//! itself is printed for the record.
+
+use crate::common;
+use common::process::{spawn_proc, Proc};
+use common::*;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+mod h2;
+mod http1;
+
+/// Allowance over 2x the quiet p99 for the scheduler noise of a shared
+/// 2-core machine, where attacker, fulcrum and backend share the cores.
+const SLACK: Duration = Duration::from_millis(25);
+
+/// Good-client requests per latency sample.
+const PROBES: usize = 300;
+
+/// A fulcrum process in front of one backend, with `limits` (a flow
+/// mapping's inside) and an admin listener.
+pub fn lb(b: &Backend, limits: &str) -> Proc {
+    let yaml = format!(
+        "listeners: [{{ address: \"127.0.0.1:0\" }}]\nadmin: {{ address: \"127.0.0.1:0\" }}\nlimits: {{ {limits} }}\nupstreams: {{ p: {{ servers: [{{ address: \"{{b0}}\" }}] }} }}\nroutes: [{{ upstream: p }}]\n"
+    );
+    spawn_proc(&fill(&yaml, &[b]))
+}
+
+/// Sequential GETs of `/` on one keep-alive connection: sorted latencies.
+pub async fn probe(addr: SocketAddr) -> Vec<Duration> {
+    let c = client();
+    let mut out = Vec::with_capacity(PROBES);
+    for _ in 0..PROBES {
+        let start = Instant::now();
+        let reply = send(&c, addr, "GET", "/", &[]).await;
+        assert_eq!(reply.status, 200, "a good client was refused: {reply:?}");
+        out.push(start.elapsed());
+    }
+    out.sort();
+    out
+}
+
+pub fn p99(sorted: &[Duration]) -> Duration {
+    sorted[(sorted.len() * 99 / 100).min(sorted.len() - 1)]
+}
+
+/// Asserts the good client's p99 under attack is within 2x of quiet (plus
+/// `SLACK`), and prints both.
+pub fn assert_latency_kept(what: &str, quiet: &[Duration], attacked: &[Duration]) {
+    let (q, a) = (p99(quiet), p99(attacked));
+    eprintln!(
+        "{what}: good client p99 quiet {q:?}, under attack {a:?} ({:.2}x)",
+        a.as_secs_f64() / q.as_secs_f64()
+    );
+    assert!(a <= q * 2 + SLACK, "{what}: p99 {a:?} under attack against {q:?} quiet");
+}
+
+/// The fulcrum process's resident memory in KiB.
+pub fn rss(lb: &Proc) -> u64 {
+    lb.status_kib("VmRSS")
+}
+
+/// Asserts RSS grew by at most `max_mib` since `before` (KiB).
+pub fn assert_rss_bounded(what: &str, lb: &Proc, before: u64, max_mib: u64) {
+    let now = rss(lb);
+    eprintln!("{what}: fulcrum RSS {before} KiB before, {now} KiB after");
+    assert!(
+        now <= before + max_mib * 1024,
+        "{what}: RSS grew from {before} to {now} KiB (bound {max_mib} MiB)"
+    );
+}
