@@ -23,10 +23,12 @@ pub struct Arrival {
     pub peer: SocketAddr,
     pub client: Arc<headers::ClientAddr>,
     pub scheme: &'static str,
+    /// An HTTP/1 request body not yet read: set once it has been (see `ReqBody::track_end`).
+    pub body_end: Option<Arc<std::sync::atomic::AtomicBool>>,
 }
 
 /// Serves one request; returns its response and where it went.
-pub async fn forward(a: Arrival, req: Request<Incoming>) -> (Response<ProxyBody>, Info) {
+pub async fn forward(mut a: Arrival, req: Request<Incoming>) -> (Response<ProxyBody>, Info) {
     let (mut parts, body) = req.into_parts();
     let id = a.snap.config.request_id.as_ref().map(|cfg| {
         let value = crate::policy::request_id::take(&cfg.header, &mut parts.headers);
@@ -36,8 +38,8 @@ pub async fn forward(a: Arrival, req: Request<Incoming>) -> (Response<ProxyBody>
     let (mut resp, mut info) = match admit(&a, &parts) {
         Err(e) => (action::answer(e, &a.snap.config.error_pages), Info::default()),
         Ok(routed) => {
+            let body = ReqBody::new(body).track_end(a.body_end.take());
             let facts = prepare(a, routed, &mut parts, id.as_ref().map(|(_, v)| v.clone()));
-            let body = ReqBody::new(body);
             // the route's stack, or its action awaited right here, so a route
             // without policies adds no future between the request and its upstream
             let runtime = &facts.snap.routes[facts.route];

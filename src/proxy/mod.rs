@@ -107,8 +107,14 @@ impl tower::Service<Request<Incoming>> for ProxyService {
                 .to_string(),
             path: req.uri().path_and_query().map_or("/", |p| p.as_str()).to_string(),
         });
+        // an HTTP/1 body still to read: if the answer comes first, hyper closes
+        // the connection afterwards, and the answer must say so, or a client
+        // that sent it whole reuses the connection and loses its next request
+        let body_end = (req.version() <= http::Version::HTTP_11 && !http_body::Body::is_end_stream(req.body()))
+            .then(|| Arc::new(std::sync::atomic::AtomicBool::new(false)));
+        let closing = body_end.clone();
         Box::pin(async move {
-            let (resp, info) = if ambiguous {
+            let (mut resp, info) = if ambiguous {
                 metrics.requests_rejected.with_label_values(&["bad_request"]).inc();
                 let e = ProxyError::BadRequest("both Content-Length and Transfer-Encoding");
                 (action::answer(e, &snapshot.config.error_pages), done::Info::default())
@@ -119,9 +125,14 @@ impl tower::Service<Request<Incoming>> for ProxyService {
                     peer,
                     client,
                     scheme: proto,
+                    body_end,
                 };
                 forward::forward(arrival, req).await
             };
+            if closing.is_some_and(|ended| !ended.load(std::sync::atomic::Ordering::Relaxed)) {
+                resp.headers_mut()
+                    .insert(http::header::CONNECTION, http::HeaderValue::from_static("close"));
+            }
             if resp.status() == http::StatusCode::SWITCHING_PROTOCOLS {
                 if let Some(a) = &activity {
                     a.upgraded();

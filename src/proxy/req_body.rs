@@ -7,6 +7,8 @@ use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 /// A request body, as every stage of the request path sees it.
@@ -14,11 +16,24 @@ use std::task::{Context, Poll};
 pub struct ReqBody {
     inner: Incoming,
     copy: Option<Copy>,
+    /// Set once the body has been read to its end (see `track_end`).
+    ended: Option<Arc<AtomicBool>>,
 }
 
 impl ReqBody {
     pub fn new(inner: Incoming) -> Self {
-        Self { inner, copy: None }
+        Self {
+            inner,
+            copy: None,
+            ended: None,
+        }
+    }
+
+    /// Sets `ended` once the body has been read to its end: an HTTP/1
+    /// answer given before then closes its connection and says so.
+    pub fn track_end(mut self, ended: Option<Arc<AtomicBool>>) -> Self {
+        self.ended = ended;
+        self
     }
 
     /// Copies the body into `copy` as it streams; the copy is handed over
@@ -35,6 +50,13 @@ impl Body for ReqBody {
     fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
         let this = self.get_mut();
         let polled = Pin::new(&mut this.inner).poll_frame(cx);
+        if let Some(ended) = &this.ended {
+            if matches!(polled, Poll::Ready(None))
+                || matches!(polled, Poll::Ready(Some(Ok(_)))) && this.inner.is_end_stream()
+            {
+                ended.store(true, Ordering::Relaxed);
+            }
+        }
         if let Some(copy) = this.copy.as_mut() {
             match &polled {
                 Poll::Ready(Some(Ok(frame))) => {

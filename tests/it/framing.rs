@@ -83,3 +83,40 @@ async fn a_body_that_looks_like_ambiguous_headers_is_just_a_body() {
     );
     assert_eq!(b.traffic(), 1);
 }
+
+/// An HTTP/1 answer given before the request body was read (here a 502:
+/// the only server refuses connections) says `Connection: close`, since the
+/// connection closes after it: a client that already sent the whole body
+/// would otherwise reuse the connection and lose its next request (found by
+/// the chaos soak). An answer after the body was read keeps the connection.
+#[tokio::test]
+async fn an_answer_before_the_body_was_read_closes_and_says_so() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let b = spawn_backend("b").await;
+    let refused = closed_port();
+    let yaml = format!(
+        "listeners: [{{ address: \"{{LISTEN}}\" }}]\nupstreams:\n  p: {{ servers: [{{ address: \"{{b0}}\" }}] }}\n  down: {{ servers: [{{ address: \"{refused}\" }}] }}\nroutes:\n  - {{ match: {{ path_prefix: /down }}, upstream: down }}\n  - {{ upstream: p }}\n"
+    );
+    let lb = spawn_lb(&yaml, &[&b]).await;
+    async fn head(addr: std::net::SocketAddr, path: &str) -> String {
+        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let body = "x".repeat(1000);
+        let req = format!("POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{body}");
+        s.write_all(req.as_bytes()).await.unwrap();
+        let mut buf = vec![0u8; 4096];
+        let n = s.read(&mut buf).await.unwrap();
+        String::from_utf8_lossy(&buf[..n]).to_ascii_lowercase()
+    }
+    let early = head(lb.addr, "/down").await;
+    assert!(early.starts_with("http/1.1 502"), "{early}");
+    assert!(early.contains("connection: close"), "{early}");
+    let read = head(lb.addr, "/sha").await;
+    assert!(read.starts_with("http/1.1 200"), "{read}");
+    assert!(!read.contains("connection: close"), "{read}");
+    let get = send(&client(), lb.addr, "GET", "/down", &[]).await;
+    assert_eq!(get.status, 502);
+    assert!(
+        get.headers.get("connection").is_none(),
+        "a GET had no body to leave unread"
+    );
+}
