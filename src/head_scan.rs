@@ -13,6 +13,9 @@
 
 const NAME_MAX: usize = 18;
 
+/// How an HTTP/2 connection starts (its preface's first line).
+const H2: &[u8] = b"PRI * HTTP/2.0";
+
 /// Line-by-line state across reads.
 #[derive(Debug, Default)]
 pub struct HeadScan {
@@ -28,6 +31,9 @@ pub struct HeadScan {
     /// An HTTP/2 connection: nothing to scan.
     off: bool,
     started: bool,
+    /// Bytes of the HTTP/2 preface matched so far while still undecided
+    /// (the first read can end inside it).
+    matched: u8,
     /// The head ended; bytes are ignored until `next_head`.
     waiting: bool,
 }
@@ -61,13 +67,29 @@ impl HeadScan {
     /// Feeds bytes read while no request is in flight.
     pub fn feed(&mut self, bytes: &[u8]) -> Verdict {
         if !self.started {
+            let have = self.matched as usize;
+            let n = (H2.len() - have).min(bytes.len());
+            if bytes[..n] == H2[have..have + n] {
+                self.matched += n as u8;
+                if self.matched as usize == H2.len() {
+                    self.started = true;
+                    self.off = true;
+                }
+                // HTTP/2, or still undecided: the bytes are kept by `matched`
+                return Verdict::Pending;
+            }
             self.started = true;
             self.blank = true;
-            self.off = bytes.starts_with(b"PRI * HTTP/2.0");
+            // not HTTP/2 after all: the preface bytes matched so far were a head's start
+            self.scan(&H2[..have]);
         }
         if self.off || self.waiting {
             return Verdict::Pending;
         }
+        self.scan(bytes)
+    }
+
+    fn scan(&mut self, bytes: &[u8]) -> Verdict {
         for &b in bytes {
             match b {
                 b'\n' => {
@@ -130,6 +152,24 @@ mod tests {
             b"POST / HTTP/1.1\r\nTransfer-Enc",
             b"oding: chunked\r\nContent-Length: 5\r",
             b"\n\r\n"
+        ]));
+    }
+
+    /// Found by the fuzzer (fuzz/, head_scan): a first read that ends inside
+    /// the HTTP/2 preface made the rest be scanned as HTTP/1 heads.
+    #[test]
+    fn a_preface_cut_across_reads_is_still_http2() {
+        let bytes = b"\0PRI * HTTP/2.0\x17\n::\x0e\n\xff\xff\xff\xff\xff\x7f\xff\xff6\xff~@\n\n";
+        let bytes = &bytes[1..];
+        for cut in 1..bytes.len() {
+            let mut s = HeadScan::default();
+            assert_eq!(s.feed(&bytes[..cut]), Verdict::Pending, "cut at {cut}");
+            assert_eq!(s.feed(&bytes[cut..]), Verdict::Pending, "cut at {cut}");
+        }
+        // and a head that only starts like the preface is scanned whole
+        assert!(scan(&[
+            b"PRI * HT",
+            b"TP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n"
         ]));
     }
 

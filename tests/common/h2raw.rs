@@ -122,6 +122,17 @@ impl Raw {
         )
     }
 
+    /// Writes `piece` over and over, up to `total` bytes or until fulcrum
+    /// stops reading for a second or closes; then reads what it answered.
+    pub async fn repeat(&mut self, piece: &[u8], total: usize) -> Seen {
+        for _ in 0..total / piece.len() {
+            if !self.send(piece, Duration::from_secs(1)).await {
+                break;
+            }
+        }
+        self.read(Duration::from_secs(2)).await
+    }
+
     /// Reads frames until the connection closes or `wait` passes.
     pub async fn read(&mut self, wait: Duration) -> Seen {
         let mut seen = Seen::default();

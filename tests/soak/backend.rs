@@ -106,9 +106,10 @@ impl Backend {
                 };
                 let mut until = stopped.clone();
                 let (mode, healthy, seen) = (mode.clone(), healthy.clone(), seen.clone());
+                let killed = until.clone();
                 tokio::spawn(async move {
                     tokio::select! {
-                        _ = connection(stream, mode, healthy, seen) => {}
+                        _ = connection(stream, mode, healthy, seen, killed) => {}
                         _ = until.changed() => {}
                     }
                 });
@@ -117,14 +118,20 @@ impl Backend {
     }
 }
 
-async fn connection(mut stream: TcpStream, mode: Arc<AtomicU8>, healthy: Arc<AtomicBool>, seen: Seen) {
+async fn connection(
+    mut stream: TcpStream,
+    mode: Arc<AtomicU8>,
+    healthy: Arc<AtomicBool>,
+    seen: Seen,
+    killed: watch::Receiver<bool>,
+) {
     if mode.load(SeqCst) == GARBAGE {
         let mut buf = [0u8; 4096];
         let _ = stream.read(&mut buf).await;
         let _ = stream.write_all(b"\x00\x17garbage, not HTTP\r\n\r\n\xff\xfe").await;
         return;
     }
-    let service = service_fn(move |req| answer(req, mode.clone(), healthy.clone(), seen.clone()));
+    let service = service_fn(move |req| answer(req, mode.clone(), healthy.clone(), seen.clone(), killed.clone()));
     let _ = hyper::server::conn::http1::Builder::new()
         .serve_connection(TokioIo::new(stream), service)
         .with_upgrades()
@@ -142,6 +149,7 @@ async fn answer(
     mode: Arc<AtomicU8>,
     healthy: Arc<AtomicBool>,
     seen: Seen,
+    mut killed: watch::Receiver<bool>,
 ) -> Result<Response<BoxBody>, Infallible> {
     let last = req.uri().path().rsplit('/').next().unwrap_or("").to_string();
     if last == "healthz" {
@@ -191,10 +199,14 @@ async fn answer(
         }
         "ws" => {
             let key = req.headers().get("sec-websocket-key").cloned();
+            // the tunnel outlives the connection's task: a kill ends it too
             tokio::spawn(async move {
                 if let Ok(upgraded) = hyper::upgrade::on(req).await {
                     let (mut r, mut w) = tokio::io::split(TokioIo::new(upgraded));
-                    let _ = tokio::io::copy(&mut r, &mut w).await;
+                    tokio::select! {
+                        _ = tokio::io::copy(&mut r, &mut w) => {}
+                        _ = killed.changed() => {}
+                    }
                 }
             });
             let mut r = text(StatusCode::SWITCHING_PROTOCOLS, Bytes::new());

@@ -34,6 +34,12 @@ impl Chaos {
         tokio::time::sleep(Duration::from_millis(fastrand::u64(min_ms..=max_ms))).await;
     }
 
+    /// `part` of a backend picked at random.
+    async fn any<T>(&self, part: impl Fn(&Backend) -> T) -> T {
+        let b = self.backends.lock().await;
+        part(&b[fastrand::usize(..b.len())])
+    }
+
     /// Kills a random backend, then restarts it on its port a moment later.
     pub async fn killer(self) {
         while !self.stopped() {
@@ -53,10 +59,7 @@ impl Chaos {
         while !self.stopped() {
             self.nap(2000, 3000).await;
             for (mode, what) in [(HANG, "hung 2 s"), (GARBAGE, "answered garbage 2 s")] {
-                let flag = {
-                    let b = self.backends.lock().await;
-                    b[fastrand::usize(..b.len())].mode.clone()
-                };
+                let flag = self.any(|b| b.mode.clone()).await;
                 flag.store(mode, SeqCst);
                 tokio::time::sleep(Duration::from_secs(2)).await;
                 flag.store(NORMAL, SeqCst);
@@ -69,10 +72,7 @@ impl Chaos {
     pub async fn health(self) {
         while !self.stopped() {
             self.nap(1500, 3000).await;
-            let flag = {
-                let b = self.backends.lock().await;
-                b[fastrand::usize(..b.len())].healthy.clone()
-            };
+            let flag = self.any(|b| b.healthy.clone()).await;
             flag.store(false, SeqCst);
             tokio::time::sleep(Duration::from_secs(2)).await;
             flag.store(true, SeqCst);

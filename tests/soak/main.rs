@@ -3,7 +3,8 @@
 //! reloaded every few seconds and other clients send malformed requests.
 //! It prints a table and fails when any request was lost or altered, a POST
 //! reached a backend twice, memory or descriptors grew from the middle to
-//! the end by more than 10%, or a check could not be made.
+//! the end by more than 10% (read at a pause in the traffic), or a check
+//! could not be made.
 //!
 //! `cargo test --test soak` runs it for 60 s (part of `.ci/run`);
 //! `SOAK_SECS=600 cargo test --release --test soak` for the README's table.
@@ -25,6 +26,11 @@ use std::time::{Duration, Instant};
 
 /// Concurrent good clients.
 const CLIENTS: usize = 16;
+
+/// Descriptors that come and go with the chaos alone: one backend's pooled
+/// upstream connections (2 workers x up to 4 each), closed when it is killed
+/// and reopened after, whichever side of a reading the kill falls.
+const FD_CHURN: u64 = 8;
 
 fn main() {
     // `cargo test NAME` passes NAME to every test binary: run only when asked or unfiltered
@@ -78,17 +84,20 @@ async fn soak(length: Duration) -> Vec<String> {
         return vec!["fulcrum never answered 200 before the soak".into()];
     }
     let start = Instant::now();
+    let pause = Arc::new(stats::Pause::default());
     let mut tasks = Vec::new();
     for _ in 0..CLIENTS {
-        let (clients, stop) = (clients.clone(), chaos.stop.clone());
+        let (clients, stop, pause) = (clients.clone(), chaos.stop.clone(), pause.clone());
         tasks.push(tokio::spawn(async move {
             let mut rng = fastrand::Rng::new();
             while !stop.load(SeqCst) {
+                let _busy = pause.enter().await;
                 clients.one(&mut rng).await;
             }
         }));
     }
-    let figures_start = stats::sample(pid).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let figures_start = pause.sample(pid).await;
     let faults = vec![
         tokio::spawn(chaos.clone().killer()),
         tokio::spawn(chaos.clone().misbehave()),
@@ -97,9 +106,9 @@ async fn soak(length: Duration) -> Vec<String> {
         tokio::spawn(chaos.clone().malformed(lb.addr)),
     ];
     tokio::time::sleep((length / 2).saturating_sub(start.elapsed())).await;
-    let figures_mid = stats::sample(pid).await;
-    tokio::time::sleep(length.saturating_sub(start.elapsed() + Duration::from_secs(1))).await;
-    let figures_end = stats::sample(pid).await;
+    let figures_mid = pause.sample(pid).await;
+    tokio::time::sleep(length.saturating_sub(start.elapsed() + Duration::from_secs(2))).await;
+    let figures_end = pause.sample(pid).await;
     chaos.stop.store(true, SeqCst);
     let mut broken = Vec::new();
     for t in faults.into_iter().chain(tasks) {
@@ -200,7 +209,9 @@ impl Report {
                 if rss_end * 10 > rss_mid * 11 {
                     out.push(format!("RSS grew from {rss_mid} KiB (middle) to {rss_end} KiB (end)"));
                 }
-                if fds_end * 10 > fds_mid * 11 {
+                // a killed backend's pooled connections (about 8) come and go
+                // with the killer's timing, so descriptors get that much more
+                if fds_end > (fds_mid * 11 / 10).max(fds_mid + FD_CHURN) {
                     out.push(format!("open FDs grew from {fds_mid} (middle) to {fds_end} (end)"));
                 }
             }

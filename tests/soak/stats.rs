@@ -19,7 +19,7 @@ impl Stats {
 
 /// RSS (KiB) and open file descriptors of a process, the median of a few
 /// readings a moment apart (one reading can catch a burst).
-pub async fn sample(pid: u32) -> Option<(u64, u64)> {
+async fn sample(pid: u32) -> Option<(u64, u64)> {
     let mut rss = Vec::new();
     let mut fds = Vec::new();
     for _ in 0..5 {
@@ -32,4 +32,54 @@ pub async fn sample(pid: u32) -> Option<(u64, u64)> {
     rss.sort();
     fds.sort();
     Some((rss[2], fds[2]))
+}
+
+/// Holds the good clients still while fulcrum's figures are read, so the
+/// start, middle and end readings are taken alike: between requests, not
+/// in whatever burst of connections is open at that instant.
+#[derive(Default)]
+pub struct Pause {
+    held: std::sync::atomic::AtomicBool,
+    busy: std::sync::atomic::AtomicUsize,
+}
+
+/// A request under way; the pause waits for it.
+pub struct Busy<'a>(&'a Pause);
+
+impl Drop for Busy<'_> {
+    fn drop(&mut self) {
+        self.0.busy.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl Pause {
+    /// Waits while the clients are held, then counts one request under way.
+    pub async fn enter(&self) -> Busy<'_> {
+        use std::sync::atomic::Ordering::SeqCst;
+        loop {
+            while self.held.load(SeqCst) {
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+            self.busy.fetch_add(1, SeqCst);
+            if !self.held.load(SeqCst) {
+                return Busy(self);
+            }
+            self.busy.fetch_sub(1, SeqCst);
+        }
+    }
+
+    /// Holds the clients and reads `pid`'s figures once every request under
+    /// way has ended (or 10 s passed), a moment later.
+    pub async fn sample(&self, pid: u32) -> Option<(u64, u64)> {
+        use std::sync::atomic::Ordering::SeqCst;
+        self.held.store(true, SeqCst);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while self.busy.load(SeqCst) > 0 && std::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let figures = sample(pid).await;
+        self.held.store(false, SeqCst);
+        figures
+    }
 }

@@ -4,9 +4,10 @@
 //! Frames are written by hand (`common::h2raw`) where a client library
 //! would refuse to misbehave, and by the `h2` crate where it need not.
 
-use super::{assert_latency_kept, assert_rss_bounded, lb, probe, rss};
+use super::{lb, probe, Scene};
 use crate::common;
 use common::h2raw::*;
+use common::process::Proc;
 use common::*;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -35,6 +36,32 @@ where
     (latencies, attacker.await.unwrap())
 }
 
+/// Runs `attack` on a fresh fulcrum beside a good client and checks what
+/// every flood must hold to: each attack connection was cut (GOAWAY or
+/// closed), the good client kept its latency, memory stayed bounded.
+/// Returns the ends, the backend and fulcrum for the attack's own checks.
+async fn flood<F, Fut>(what: &str, limits: &str, attack: F) -> (Vec<Seen>, Backend, Proc)
+where
+    F: Fn(SocketAddr) -> Fut + Send + 'static,
+    Fut: Future<Output = Seen> + Send,
+{
+    let scene = Scene::new(limits).await;
+    let (attacked, ends) = while_probing(scene.lb.addr, attack).await;
+    for end in &ends {
+        assert!(
+            end.goaway.is_some() || end.closed,
+            "{what}: a connection was not cut: {end:?}"
+        );
+    }
+    eprintln!(
+        "{what}: {} attack connections, the first ended {:?}",
+        ends.len(),
+        ends[0]
+    );
+    scene.judge(what, &attacked, 32);
+    (ends, scene.b, scene.lb)
+}
+
 /// Requests the backend saw whose path starts with `prefix`.
 fn reached(b: &Backend, prefix: &str) -> usize {
     b.seen().iter().filter(|r| r.uri.starts_with(prefix)).count()
@@ -61,27 +88,12 @@ async fn rapid_reset(addr: SocketAddr) -> Seen {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rapid_reset_is_cut_and_reaches_no_upstream() {
-    let b = spawn_backend("b").await;
-    let lb = lb(&b, "");
-    let quiet = probe(lb.addr).await;
-    let before = rss(&lb);
-    let (attacked, ends) = while_probing(lb.addr, rapid_reset).await;
-    for end in &ends {
-        assert!(
-            end.goaway.is_some() || end.closed,
-            "a Rapid Reset connection was neither sent GOAWAY nor closed: {end:?}"
-        );
-    }
-    eprintln!(
-        "rapid reset: {} attack connections, ends {:?}",
-        ends.len(),
-        ends.first()
-    );
+    let (ends, b, _lb) = flood("rapid reset", "", rapid_reset).await;
     let leaked = reached(&b, "/attack");
     eprintln!("rapid reset: {leaked} reset streams reached the upstream");
+    // a read can split a HEADERS from its RST_STREAM, so the stream is
+    // accepted first; h2 cuts a connection after 20 such (observed: none)
     assert!(leaked <= 20 * ends.len(), "{leaked} reset streams reached the upstream");
-    assert_latency_kept("rapid reset", &quiet, &attacked);
-    assert_rss_bounded("rapid reset", &lb, before, 32);
 }
 
 /// One request head that never ends: CONTINUATION frames of 16 KiB each,
@@ -99,36 +111,13 @@ async fn continuation_flood(addr: SocketAddr) -> Seen {
         let name = format!("x-flood-{}", block.len());
         literal(&mut block, &name, &"f".repeat(200));
     }
-    let piece = frame(CONTINUATION, 0, 1, &block);
-    for _ in 0..(64 << 20) / piece.len() {
-        if !raw.send(&piece, Duration::from_secs(1)).await {
-            break;
-        }
-    }
-    raw.read(Duration::from_secs(2)).await
+    raw.repeat(&frame(CONTINUATION, 0, 1, &block), 64 << 20).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn continuation_flood_is_cut_and_reaches_no_upstream() {
-    let b = spawn_backend("b").await;
-    let lb = lb(&b, "max_header_bytes: 65536");
-    let quiet = probe(lb.addr).await;
-    let before = rss(&lb);
-    let (attacked, ends) = while_probing(lb.addr, continuation_flood).await;
-    for end in &ends {
-        assert!(
-            end.goaway.is_some() || end.closed,
-            "a CONTINUATION flood was neither sent GOAWAY nor closed: {end:?}"
-        );
-    }
-    eprintln!(
-        "continuation flood: {} attack connections, ends {:?}",
-        ends.len(),
-        ends.first()
-    );
+    let (_, b, _lb) = flood("continuation flood", "max_header_bytes: 65536", continuation_flood).await;
     assert_eq!(reached(&b, "/flood"), 0, "a flooded head reached the upstream");
-    assert_latency_kept("continuation flood", &quiet, &attacked);
-    assert_rss_bounded("continuation flood", &lb, before, 32);
 }
 
 /// SETTINGS and PING frames by the thousand, never reading an ACK: up to
@@ -140,21 +129,12 @@ async fn settings_ping_flood(addr: SocketAddr) -> Seen {
         batch.extend(frame(SETTINGS, 0, 0, &[]));
         batch.extend(frame(PING, 0, 0, &i.to_be_bytes()));
     }
-    for _ in 0..(64 << 20) / batch.len() {
-        if !raw.send(&batch, Duration::from_secs(1)).await {
-            break;
-        }
-    }
-    raw.read(Duration::from_secs(2)).await
+    raw.repeat(&batch, 64 << 20).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn settings_and_ping_floods_are_cut_with_bounded_memory() {
-    let b = spawn_backend("b").await;
-    let lb = lb(&b, "");
-    let quiet = probe(lb.addr).await;
-    let before = rss(&lb);
-    let (attacked, ends) = while_probing(lb.addr, settings_ping_flood).await;
+    let (ends, _b, lb) = flood("settings/ping flood", "", settings_ping_flood).await;
     for end in &ends {
         assert!(end.closed, "a SETTINGS/PING flood was not cut: {end:?}");
         // cut after the burst: about a thousand ACKs, not 64 MiB's worth
@@ -167,23 +147,14 @@ async fn settings_and_ping_floods_are_cut_with_bounded_memory() {
     let metrics = send(&client(), lb.admin(), "GET", "/metrics", &[]).await.body;
     let cut = common::prom::sample(&metrics, "fulcrum_requests_rejected_total", &[("reason", "h2_flood")]);
     assert_eq!(cut, Some(ends.len() as f64), "every cut connection is counted");
-    eprintln!(
-        "settings/ping flood: {} attack connections, ends {:?}",
-        ends.len(),
-        ends.first()
-    );
-    assert_latency_kept("settings/ping flood", &quiet, &attacked);
-    assert_rss_bounded("settings/ping flood", &lb, before, 32);
 }
 
 /// 50 streams of 8 MiB responses on a connection whose streams' receive
 /// windows stay at 0: fulcrum must hold back, not buffer 400 MiB.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_never_opens_its_window_holds_no_memory() {
-    let b = spawn_backend("b").await;
-    let lb = lb(&b, "");
-    let quiet = probe(lb.addr).await;
-    let before = rss(&lb);
+    let scene = Scene::new("").await;
+    let (b, lb) = (&scene.b, &scene.lb);
     let tcp = tokio::net::TcpStream::connect(lb.addr).await.unwrap();
     let (send, conn) = ::h2::client::Builder::new()
         .initial_window_size(0)
@@ -206,10 +177,8 @@ async fn a_client_that_never_opens_its_window_holds_no_memory() {
     }
     assert!(heads.iter().all(|r| r.status() == 200));
     // the backend has started every response: fulcrum is the one holding back
-    eventually(Duration::from_secs(10), || (reached(&b, "/big/") == 50).then_some(())).await;
-    let attacked = probe(lb.addr).await;
-    assert_latency_kept("slow read", &quiet, &attacked);
-    assert_rss_bounded("slow read", &lb, before, 64);
+    eventually(Duration::from_secs(10), || (reached(b, "/big/") == 50).then_some(())).await;
+    scene.under_attack("slow read", 64).await;
     drop(heads);
 }
 

@@ -2,7 +2,7 @@
 //! second, clients that never read their response, and 5,000 connections
 //! that open a head and never finish it (half of them half-closed).
 
-use super::{assert_latency_kept, assert_rss_bounded, lb, probe, rss};
+use super::Scene;
 use crate::common;
 use common::*;
 use sha2::{Digest, Sha256};
@@ -14,14 +14,11 @@ use tokio::net::TcpStream;
 /// good client keeps its latency.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_uploads_are_served_beside_good_clients() {
-    let b = spawn_backend("b").await;
-    let lb = lb(&b, "");
-    let quiet = probe(lb.addr).await;
-    let before = rss(&lb);
+    let scene = Scene::new("").await;
+    let addr = scene.lb.addr;
     const BODY: &[u8] = b"slow!";
     let mut uploads = Vec::new();
     for _ in 0..100 {
-        let addr = lb.addr;
         uploads.push(tokio::spawn(async move {
             let mut s = TcpStream::connect(addr).await.unwrap();
             let head = format!(
@@ -41,25 +38,21 @@ async fn slow_uploads_are_served_beside_good_clients() {
             String::from_utf8_lossy(&answer[..n]).into_owned()
         }));
     }
-    let attacked = probe(lb.addr).await;
+    scene.under_attack("slow uploads", 32).await;
     let digest = format!("{} {:x}", BODY.len(), Sha256::digest(BODY));
     for upload in uploads {
         let answer = upload.await.unwrap();
         assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
         assert!(answer.ends_with(&digest), "the body arrived altered: {answer}");
     }
-    assert_latency_kept("slow uploads", &quiet, &attacked);
-    assert_rss_bounded("slow uploads", &lb, before, 32);
 }
 
 /// 100 clients each ask for 64 MiB and never read a byte of it: fulcrum
 /// holds back (no 6 GiB buffered) and good clients keep their latency.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clients_that_never_read_hold_no_memory() {
-    let b = spawn_backend("b").await;
-    let lb = lb(&b, "");
-    let quiet = probe(lb.addr).await;
-    let before = rss(&lb);
+    let scene = Scene::new("").await;
+    let (b, lb) = (&scene.b, &scene.lb);
     let mut stuck = Vec::new();
     for _ in 0..100 {
         let mut s = TcpStream::connect(lb.addr).await.unwrap();
@@ -70,9 +63,7 @@ async fn clients_that_never_read_hold_no_memory() {
     }
     let started = || b.seen().iter().filter(|r| r.uri.starts_with("/big/")).count();
     eventually(Duration::from_secs(10), || (started() == 100).then_some(())).await;
-    let attacked = probe(lb.addr).await;
-    assert_latency_kept("never-reading clients", &quiet, &attacked);
-    assert_rss_bounded("never-reading clients", &lb, before, 64);
+    scene.under_attack("never-reading clients", 64).await;
     drop(stuck);
 }
 
@@ -81,10 +72,9 @@ async fn clients_that_never_read_hold_no_memory() {
 /// `header_read_timeout` (or the half-close) ends every one of them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn five_thousand_half_open_connections() {
-    let b = spawn_backend("b").await;
-    let lb = lb(&b, "header_read_timeout: 4s");
-    let quiet = probe(lb.addr).await;
-    let (before, fds_before) = (rss(&lb), lb.fds());
+    let scene = Scene::new("header_read_timeout: 4s").await;
+    let (b, lb) = (&scene.b, &scene.lb);
+    let fds_before = lb.fds();
     let mut open = Vec::new();
     for i in 0..5000 {
         let mut s = TcpStream::connect(lb.addr).await.unwrap();
@@ -94,11 +84,9 @@ async fn five_thousand_half_open_connections() {
         }
         open.push(s);
     }
-    let attacked = probe(lb.addr).await;
-    assert_latency_kept("5,000 half-open", &quiet, &attacked);
     // every connection is still fulcrum's or already ended; memory is bounded
     // per connection, not by what the clients might send
-    assert_rss_bounded("5,000 half-open", &lb, before, 5000 * 40 / 1024);
+    scene.under_attack("5,000 half-open", 5000 * 40 / 1024).await;
     // each one ends: fulcrum closes it (EOF), after a 408/400 at most
     let mut ended = 0;
     for s in &mut open {
@@ -113,7 +101,7 @@ async fn five_thousand_half_open_connections() {
     assert_eq!(ended, 5000, "half-open connections left open by fulcrum");
     drop(open);
     eventually(Duration::from_secs(10), || (lb.fds() <= fds_before + 2).then_some(())).await;
-    assert_eq!(reached_root(&b), 2 * super::PROBES, "a half head reached the upstream");
+    assert_eq!(reached_root(b), 2 * super::PROBES, "a half head reached the upstream");
 }
 
 fn reached_root(b: &Backend) -> usize {

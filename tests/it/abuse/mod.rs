@@ -32,6 +32,37 @@ pub fn lb(b: &Backend, limits: &str) -> Proc {
     spawn_proc(&fill(&yaml, &[b]))
 }
 
+/// A fresh fulcrum process before an attack: its backend, and the good
+/// client's quiet latency and the process's RSS taken just before.
+pub struct Scene {
+    pub b: Backend,
+    pub lb: Proc,
+    quiet: Vec<Duration>,
+    before: u64,
+}
+
+impl Scene {
+    pub async fn new(limits: &str) -> Scene {
+        let b = spawn_backend("b").await;
+        let lb = lb(&b, limits);
+        let quiet = probe(lb.addr).await;
+        let before = rss(&lb);
+        Scene { b, lb, quiet, before }
+    }
+
+    /// Probes the good client now and judges it and the RSS.
+    pub async fn under_attack(&self, what: &str, max_mib: u64) {
+        let attacked = probe(self.lb.addr).await;
+        self.judge(what, &attacked, max_mib);
+    }
+
+    /// Judges latencies taken during the attack, and the RSS now.
+    pub fn judge(&self, what: &str, attacked: &[Duration], max_mib: u64) {
+        assert_latency_kept(what, &self.quiet, attacked);
+        assert_rss_bounded(what, &self.lb, self.before, max_mib);
+    }
+}
+
 /// Sequential GETs of `/` on one keep-alive connection: sorted latencies.
 pub async fn probe(addr: SocketAddr) -> Vec<Duration> {
     let c = client();
