@@ -178,6 +178,7 @@ async fn a_client_that_never_opens_its_window_holds_no_memory() {
     assert!(heads.iter().all(|r| r.status() == 200));
     // the backend has started every response: fulcrum is the one holding back
     eventually(Duration::from_secs(10), || (reached(b, "/big/") == 50).then_some(())).await;
+    scene.settled().await;
     scene.under_attack("slow read", 64).await;
     drop(heads);
 }

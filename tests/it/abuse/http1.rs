@@ -63,6 +63,7 @@ async fn clients_that_never_read_hold_no_memory() {
     }
     let started = || b.seen().iter().filter(|r| r.uri.starts_with("/big/")).count();
     eventually(Duration::from_secs(10), || (started() == 100).then_some(())).await;
+    scene.settled().await;
     scene.under_attack("never-reading clients", 64).await;
     drop(stuck);
 }

@@ -50,6 +50,21 @@ impl Scene {
         Scene { b, lb, quiet, before }
     }
 
+    /// Waits (up to 10 s) until fulcrum's CPU time stops growing: the stuck
+    /// clients' buffers are full and what is left is their steady cost.
+    pub async fn settled(&self) {
+        let end = Instant::now() + Duration::from_secs(10);
+        let mut last = self.lb.cpu_ticks();
+        while Instant::now() < end {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            let now = self.lb.cpu_ticks();
+            if now == last {
+                return;
+            }
+            last = now;
+        }
+    }
+
     /// Probes the good client now and judges it and the RSS.
     pub async fn under_attack(&self, what: &str, max_mib: u64) {
         let attacked = probe(self.lb.addr).await;
