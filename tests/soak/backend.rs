@@ -53,7 +53,12 @@ pub struct Backend {
 
 impl Backend {
     pub async fn start(seen: &Seen) -> Backend {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Self::start_on(seen, "127.0.0.1:0".parse().unwrap()).await
+    }
+
+    /// A backend on `addr` (DNS-discovered servers share one port).
+    pub async fn start_on(seen: &Seen, addr: SocketAddr) -> Backend {
+        let listener = TcpListener::bind(addr).await.unwrap();
         let mut b = Backend {
             addr: listener.local_addr().unwrap(),
             mode: Arc::default(),

@@ -1,7 +1,8 @@
 //! The soak's faults, each a task that runs until told to stop: backends
 //! killed and restarted, hung, answering garbage or failing their health
-//! checks; the config reloaded with servers and routes added and removed;
-//! malformed requests from other clients.
+//! checks; a discovered pool's DNS answer changed; the config reloaded with
+//! servers and routes added and removed; malformed requests from other
+//! clients.
 
 use crate::backend::{Backend, GARBAGE, HANG, NORMAL};
 use crate::stats::Stats;
@@ -80,16 +81,31 @@ impl Chaos {
         }
     }
 
+    /// Changes the DNS answer for the discovered pool's name to a random
+    /// non-empty subset of its two addresses every few seconds.
+    pub async fn dns(self, dns: Arc<crate::common::dns::Dns>) {
+        while !self.stopped() {
+            self.nap(1500, 3000).await;
+            let answer: &[&str] = match fastrand::u8(..3) {
+                0 => &["127.0.0.2"],
+                1 => &["127.0.0.3"],
+                _ => &["127.0.0.2", "127.0.0.3"],
+            };
+            dns.records(DNS_NAME, answer);
+            self.stats.add("chaos: DNS answer changed");
+        }
+    }
+
     /// Rewrites the config (random servers per pool, the extra route or
     /// not) every few seconds and reloads it through the admin API; a reload
     /// refused or not applied (its version not newer) is a broken check.
-    pub async fn reloader(self, path: PathBuf, admin: SocketAddr) {
+    pub async fn reloader(self, path: PathBuf, admin: SocketAddr, discovered: Discovered) {
         let c = crate::common::client();
         let mut last = 0u64;
         while !self.stopped() {
             self.nap(2000, 4000).await;
             let addrs: Vec<SocketAddr> = self.backends.lock().await.iter().map(|b| b.addr).collect();
-            let yaml = config(&subset(&addrs), &subset(&addrs), fastrand::bool());
+            let yaml = config(&subset(&addrs), &subset(&addrs), fastrand::bool(), &discovered);
             std::fs::write(&path, yaml).unwrap();
             let reply = crate::common::send(&c, admin, "POST", "/reload", &[]).await;
             let version = serde_json::from_str::<serde_json::Value>(&reply.body)
@@ -154,9 +170,20 @@ fn subset(addrs: &[SocketAddr]) -> Vec<SocketAddr> {
     out
 }
 
-/// The soak's config: a round-robin pool and a hash pool with health
-/// checks, short timeouts and a retry, and the `/extra/` route or not.
-pub fn config(rr: &[SocketAddr], hash: &[SocketAddr], extra: bool) -> String {
+/// The name the discovered pool resolves.
+pub const DNS_NAME: &str = "svc.soak";
+
+/// The discovered pool: its servers' shared port and the DNS server.
+#[derive(Clone, Copy)]
+pub struct Discovered {
+    pub port: u16,
+    pub resolver: SocketAddr,
+}
+
+/// The soak's config: a round-robin pool, a hash pool and a pool found by
+/// DNS, with health checks, short timeouts and a retry, and the `/extra/`
+/// route or not.
+pub fn config(rr: &[SocketAddr], hash: &[SocketAddr], extra: bool, dns: &Discovered) -> String {
     let servers = |list: &[SocketAddr]| {
         list.iter()
             .map(|a| format!("{{ address: \"{a}\" }}"))
@@ -183,11 +210,19 @@ upstreams:
     hash: {{ key: header:x-user, bounded_load: 1.25 }}
     servers: [{}]
     {checks}
+  dns:
+    balance: round_robin
+    servers: [{{ address: \"{DNS_NAME}:{}\" }}]
+    discovery: {{ dns_refresh: 200ms, resolver: \"{}\" }}
+    {checks}
 routes:
   - {{ name: hash, match: {{ path_prefix: /hash/ }}, upstream: hash }}
+  - {{ name: dns, match: {{ path_prefix: /dns/ }}, upstream: dns }}
 {extra}  - {{ name: main, match: {{ path_prefix: / }}, upstream: rr }}
 ",
         servers(rr),
-        servers(hash)
+        servers(hash),
+        dns.port,
+        dns.resolver
     )
 }

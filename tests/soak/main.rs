@@ -1,6 +1,7 @@
 //! The chaos soak: mixed traffic through a real fulcrum process while its
-//! backends die, hang and answer garbage, their health flaps, the config is
-//! reloaded every few seconds and other clients send malformed requests.
+//! backends die, hang and answer garbage, their health flaps, a discovered
+//! pool's DNS answer changes, the config is reloaded every few seconds and
+//! other clients send malformed requests.
 //! It prints a table and fails when any request was lost or altered, a POST
 //! reached a backend twice, memory or descriptors grew from the middle to
 //! the end by more than 10% (read at a pause in the traffic), or a check
@@ -65,7 +66,24 @@ async fn soak(length: Duration) -> Vec<String> {
         list.push(Backend::start(&seen).await);
     }
     let addrs: Vec<_> = list.iter().map(|b| b.addr).collect();
-    let lb = common::process::spawn_proc(&chaos::config(&addrs, &addrs, true));
+    // the discovered pool: two servers on one port, named by a DNS server of the soak's own
+    let dns = Arc::new(common::dns::spawn_dns().await);
+    let first = Backend::start_on(&seen, "127.0.0.2:0".parse().unwrap()).await;
+    let port = first.addr.port();
+    let Ok(second) = tokio::net::TcpListener::bind(("127.0.0.3", port)).await else {
+        return vec![format!(
+            "127.0.0.3:{port} is taken: the DNS pool's second server cannot start"
+        )];
+    };
+    drop(second);
+    list.push(first);
+    list.push(Backend::start_on(&seen, format!("127.0.0.3:{port}").parse().unwrap()).await);
+    dns.records(chaos::DNS_NAME, &["127.0.0.2", "127.0.0.3"]);
+    let discovered = chaos::Discovered {
+        port,
+        resolver: dns.addr,
+    };
+    let lb = common::process::spawn_proc(&chaos::config(&addrs, &addrs, true, &discovered));
     let (pid, admin) = (lb.child.id(), lb.admin());
     let stats = Stats::default();
     let chaos = Chaos {
@@ -102,7 +120,8 @@ async fn soak(length: Duration) -> Vec<String> {
         tokio::spawn(chaos.clone().killer()),
         tokio::spawn(chaos.clone().misbehave()),
         tokio::spawn(chaos.clone().health()),
-        tokio::spawn(chaos.clone().reloader(lb.path.clone(), admin)),
+        tokio::spawn(chaos.clone().reloader(lb.path.clone(), admin, discovered)),
+        tokio::spawn(chaos.clone().dns(dns.clone())),
         tokio::spawn(chaos.clone().malformed(lb.addr)),
     ];
     tokio::time::sleep((length / 2).saturating_sub(start.elapsed())).await;
@@ -184,7 +203,7 @@ impl Report {
             }
         }
         // each kind of traffic and fault must have happened, or it was not tested
-        for kind in ["get", "fresh", "post", "stream", "hash", "websocket", "extra"] {
+        for kind in ["get", "fresh", "post", "stream", "hash", "websocket", "extra", "dns"] {
             if self.stats.get(&format!("sent {kind}")).copied().unwrap_or(0) == 0 {
                 out.push(format!("no {kind} request was sent"));
             }

@@ -42,7 +42,7 @@ impl Clients {
     /// One request of a random kind.
     pub async fn one(&self, rng: &mut fastrand::Rng) {
         let h2 = rng.bool();
-        match rng.u8(0..10) {
+        match rng.u8(0..11) {
             0 | 1 => self.get("get", "/get", h2, &[]).await,
             2 => self.fresh_connection().await,
             3 | 4 => self.post(rng, h2).await,
@@ -52,7 +52,8 @@ impl Clients {
                 self.get("hash", "/hash/get", h2, &[("x-user", &user)]).await
             }
             8 => self.websocket().await,
-            _ => self.get("extra", "/extra/get", h2, &[]).await,
+            9 => self.get("extra", "/extra/get", h2, &[]).await,
+            _ => self.get("dns", "/dns/get", h2, &[]).await,
         }
     }
 
