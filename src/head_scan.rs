@@ -13,8 +13,8 @@
 
 const NAME_MAX: usize = 18;
 
-/// How an HTTP/2 connection starts (its preface's first line).
-const H2: &[u8] = b"PRI * HTTP/2.0";
+/// How an HTTP/2 connection starts: its preface's first line.
+const H2: &[u8] = crate::h2_guard::PREFACE.split_at(14).0;
 
 /// Line-by-line state across reads.
 #[derive(Debug, Default)]

@@ -68,8 +68,6 @@ impl Ctx {
         }
     }
 
-    /// The entries of the top-level list `key`, which must have at least one
-    /// (`one` names an entry, `shape` shows one); empty when it has a problem.
     /// The entries of a `NAME -> mapping` section (`upstreams`,
     /// `rate_limits`) as (name, key path, value); a section that is not a
     /// mapping (`not_a_map` says what it should be) or a key that is not a
@@ -89,6 +87,8 @@ impl Ctx {
         out
     }
 
+    /// The entries of the top-level list `key`, which must have at least one
+    /// (`one` names an entry, `shape` shows one); empty when it has a problem.
     pub fn entries(&mut self, value: Option<Value>, key: &str, one: &str, shape: &str) -> Vec<Value> {
         match value {
             Some(Value::Sequence(items)) if !items.is_empty() => items,

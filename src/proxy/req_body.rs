@@ -50,12 +50,14 @@ impl Body for ReqBody {
     fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
         let this = self.get_mut();
         let polled = Pin::new(&mut this.inner).poll_frame(cx);
-        if let Some(ended) = &this.ended {
-            if matches!(polled, Poll::Ready(None))
-                || matches!(polled, Poll::Ready(Some(Ok(_)))) && this.inner.is_end_stream()
-            {
-                ended.store(true, Ordering::Relaxed);
-            }
+        // a sender may stop polling once the body says it has ended
+        let ended = match &polled {
+            Poll::Ready(None) => true,
+            Poll::Ready(Some(Ok(_))) => this.inner.is_end_stream(),
+            _ => false,
+        };
+        if let (true, Some(flag)) = (ended, &this.ended) {
+            flag.store(true, Ordering::Relaxed);
         }
         if let Some(copy) = this.copy.as_mut() {
             match &polled {
@@ -65,20 +67,14 @@ impl Body for ReqBody {
                             this.copy = None;
                         }
                     }
-                    // a sender may stop polling once the body says it has ended
-                    if this.inner.is_end_stream() {
-                        if let Some(copy) = this.copy.take() {
-                            copy.finish();
-                        }
-                    }
-                }
-                Poll::Ready(None) => {
-                    if let Some(copy) = this.copy.take() {
-                        copy.finish();
-                    }
                 }
                 Poll::Ready(Some(Err(_))) => this.copy = None,
-                Poll::Pending => {}
+                _ => {}
+            }
+            if ended {
+                if let Some(copy) = this.copy.take() {
+                    copy.finish();
+                }
             }
         }
         polled
