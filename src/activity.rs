@@ -34,10 +34,27 @@ pub struct Activity {
     ambiguous: AtomicBool,
     /// Bumped each time the last request in flight ends: a new head may follow.
     generation: AtomicU64,
+    /// Bumped at each change of phase (a head begins, the last request
+    /// ends): the watchdog's deadline moves.
+    phases: AtomicU32,
     /// The connection became a tunnel (101): its bytes are no longer HTTP.
     upgraded: AtomicBool,
     /// Requests handed to the service so far.
     begun: AtomicU64,
+    /// The connection asked its socket to end hyper's connection at the
+    /// next idle read, so the socket can wait without hyper's buffers.
+    park: AtomicBool,
+    /// An answer said `Connection: close`: the connection ends, never parks.
+    closing: AtomicBool,
+}
+
+/// What the watchdog found due.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Alarm {
+    /// A deadline passed: the connection ends.
+    Expired(Expired),
+    /// Quiet long enough to park (see `server::serve`).
+    Park,
 }
 
 /// Why the watchdog ends a connection.
@@ -58,8 +75,11 @@ impl Activity {
             since_ns: AtomicU64::new(now_ns()),
             ambiguous: AtomicBool::new(false),
             generation: AtomicU64::new(0),
+            phases: AtomicU32::new(0),
             upgraded: AtomicBool::new(false),
             begun: AtomicU64::new(0),
+            park: AtomicBool::new(false),
+            closing: AtomicBool::new(false),
         })
     }
 
@@ -76,6 +96,25 @@ impl Activity {
         self.upgraded.store(true, Relaxed);
     }
 
+    /// An answer closes the connection after it: it must not be parked.
+    pub fn closing(&self) {
+        self.closing.store(true, Relaxed);
+    }
+
+    /// Whether a park has been asked for and not yet cancelled by bytes.
+    pub fn parking(&self) -> bool {
+        self.park.load(Relaxed)
+    }
+
+    /// Whether hyper's connection may be ended here and the socket kept:
+    /// nothing in flight, no head begun, not a tunnel, not closing.
+    fn parkable(&self) -> bool {
+        self.in_flight.load(Relaxed) == 0
+            && !self.reading.load(Relaxed)
+            && !self.upgraded.load(Relaxed)
+            && !self.closing.load(Relaxed)
+    }
+
     /// Whether the request just begun came with ambiguous framing (see `head_scan`).
     pub fn take_ambiguous(&self) -> bool {
         self.ambiguous.swap(false, Relaxed)
@@ -86,14 +125,18 @@ impl Activity {
         if !self.reading.load(Relaxed) {
             self.reading.store(true, Relaxed);
             self.since_ns.store(now_ns(), Relaxed);
+            self.phases.fetch_add(1, Relaxed);
         }
     }
 
-    /// How long until the current phase expires (None while busy), or
-    /// which deadline passed.
-    fn remaining(&self, head: Duration, idle: Duration) -> Result<Option<Duration>, Expired> {
+    /// When the connection's watchdog must look next, or what is due now:
+    /// the head deadline while a head is read, else the idle deadline, and
+    /// (with `park_after`) the park after that much quiet. While busy it
+    /// looks again after the shortest of them.
+    pub fn next(&self, head: Duration, idle: Duration, park_after: Option<Duration>) -> Result<Duration, Alarm> {
+        let park_after = park_after.filter(|_| !self.parking());
         if self.in_flight.load(Relaxed) > 0 {
-            return Ok(None);
+            return Ok(park_after.map_or(head.min(idle), |p| p.min(head).min(idle)));
         }
         let (limit, why) = if self.reading.load(Relaxed) {
             (head, Expired::Head)
@@ -101,20 +144,29 @@ impl Activity {
             (idle, Expired::Idle)
         };
         let elapsed = Duration::from_nanos(now_ns().saturating_sub(self.since_ns.load(Relaxed)));
-        limit.checked_sub(elapsed).filter(|d| !d.is_zero()).map(Some).ok_or(why)
+        let left = |limit: Duration| limit.checked_sub(elapsed).filter(|d| !d.is_zero());
+        let Some(expires) = left(limit) else {
+            return Err(Alarm::Expired(why));
+        };
+        match park_after.filter(|_| self.parkable()) {
+            Some(park) => left(park).map(|p| p.min(expires)).ok_or(Alarm::Park),
+            None => Ok(expires),
+        }
     }
 
-    /// Resolves when the connection has been reading a head for longer than
-    /// `head` or idle for longer than `idle`; never while a request is in flight.
-    pub async fn expired(&self, head: Duration, idle: Duration) -> Expired {
-        loop {
-            match self.remaining(head, idle) {
-                Err(why) => return why,
-                Ok(Some(left)) => tokio::time::sleep(left).await,
-                // busy: look again within the shorter limit
-                Ok(None) => tokio::time::sleep(head.min(idle)).await,
-            }
-        }
+    /// Changes of phase so far (see `watchdog`).
+    pub fn phases(&self) -> u32 {
+        self.phases.load(Relaxed)
+    }
+
+    /// Asks the socket to end hyper's connection at its next idle read.
+    pub fn park(&self) {
+        self.park.store(true, Relaxed);
+    }
+
+    /// The park is over (or cancelled): the next quiet spell parks again.
+    pub fn unpark(&self) {
+        self.park.store(false, Relaxed);
     }
 }
 
@@ -127,6 +179,7 @@ impl Drop for Busy {
         if self.0.in_flight.fetch_sub(1, Relaxed) == 1 {
             self.0.since_ns.store(now_ns(), Relaxed);
             self.0.generation.fetch_add(1, Relaxed);
+            self.0.phases.fetch_add(1, Relaxed);
         }
     }
 }
@@ -147,6 +200,8 @@ pub struct Noted<T> {
     /// only the pointer); decided by the first bytes read.
     h2: Option<Box<FrameGuard>>,
     first_read: bool,
+    /// hyper was shown the end of the stream to park the connection.
+    parked: bool,
 }
 
 impl<T> Noted<T> {
@@ -160,7 +215,24 @@ impl<T> Noted<T> {
             heads: 0,
             h2: None,
             first_read: true,
+            parked: false,
         }
+    }
+
+    /// The socket.
+    pub fn get_ref(&self) -> &T {
+        &self.inner
+    }
+
+    /// Whether hyper's connection ended because this socket parked it.
+    pub fn parked(&self) -> bool {
+        self.parked
+    }
+
+    /// A new hyper connection takes the socket back from the park.
+    pub fn unpark(&mut self) {
+        self.parked = false;
+        self.activity.unpark();
     }
 }
 
@@ -212,8 +284,22 @@ impl<T: AsyncWrite + Unpin> Noted<T> {
 
 impl<T: AsyncRead + Unpin> AsyncRead for Noted<T> {
     fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        if self.parked {
+            return Poll::Ready(Ok(())); // what arrives now is the next connection's
+        }
         let before = buf.filled().len();
         let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if self.activity.park.load(Relaxed) {
+            // nothing waiting at an idle moment: a clean end for hyper (no
+            // head begun, so it finishes gracefully); bytes cancel the park
+            if polled.is_pending() && self.activity.parkable() {
+                self.parked = true;
+                return Poll::Ready(Ok(()));
+            }
+            if buf.filled().len() > before {
+                self.activity.park.store(false, Relaxed);
+            }
+        }
         if buf.filled().len() > before && (self.first_read || self.h2.is_some()) {
             let this = &mut *self;
             let read = &buf.filled()[before..];
@@ -268,6 +354,10 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Noted<T> {
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         std::task::ready!(self.drain(cx))?;
+        if self.parked {
+            // hyper has flushed its buffers; the socket stays open, parked
+            return Pin::new(&mut self.inner).poll_flush(cx);
+        }
         Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 

@@ -1,5 +1,5 @@
 //! fulcrum: an HTTP layer-7 load balancer.
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)] // one reviewed exception: server::trim (malloc_trim)
 
 pub mod access_log;
 pub mod activity;
@@ -28,4 +28,5 @@ pub mod server;
 pub mod state;
 pub mod tls;
 pub mod upstream;
+pub mod watchdog;
 pub mod workers;

@@ -133,6 +133,12 @@ impl tower::Service<Request<Incoming>> for ProxyService {
                 resp.headers_mut()
                     .insert(http::header::CONNECTION, http::HeaderValue::from_static("close"));
             }
+            if let Some(a) = &activity {
+                // fulcrum's own `close` (upstream hop-by-hop headers are gone)
+                if resp.headers().contains_key(http::header::CONNECTION) {
+                    a.closing();
+                }
+            }
             if resp.status() == http::StatusCode::SWITCHING_PROTOCOLS {
                 if let Some(a) = &activity {
                     a.upgraded();

@@ -2,12 +2,7 @@
 //! connection watched for graceful shutdown.
 
 use super::{proxy_header, Shared};
-use crate::activity::{Activity, Expired, Noted};
 use crate::config::Limits;
-use crate::proxy::ProxyService;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
-use hyper_util::service::TowerToHyperService;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -93,26 +88,6 @@ impl Drop for Slot {
     }
 }
 
-/// The connection builder for the current limits.
-fn builder(limits: &Limits) -> auto::Builder<TokioExecutor> {
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        // heads are timed by `activity`'s watchdog against
-        // limits.header_read_timeout; hyper's own 30 s default would cut a
-        // longer configured limit short and costs a timer per request
-        .header_read_timeout(None)
-        .keep_alive(true)
-        .max_buf_size(limits.max_header_bytes)
-        .max_headers(limits.max_headers);
-    builder
-        .http2()
-        .timer(TokioTimer::new())
-        .max_header_list_size(u32::try_from(limits.max_header_bytes).unwrap_or(u32::MAX));
-    builder
-}
-
 fn serve_connection(
     stream: TcpStream,
     peer: SocketAddr,
@@ -167,7 +142,7 @@ fn serve_connection(
             return;
         };
         match tls {
-            None => serve(stream, peer, &shared, &limits, false).await,
+            None => super::serve::plain(stream, peer, &shared, &limits).await,
             // boxed: a TLS connection's larger state is not carried by every
             // plain connection's task (idle memory per connection)
             Some(acceptor) => Box::pin(serve_tls(acceptor, stream, peer, &shared, &limits, &label)).await,
@@ -196,89 +171,11 @@ async fn serve_tls(
     };
     shared.metrics.tls_handshakes.with_label_values(&[label, result]).inc();
     match shaken {
-        Ok(Ok(tls)) => serve(tls, peer, shared, limits, true).await,
+        Ok(Ok(tls)) => super::serve::tls(tls, peer, shared, limits).await,
         Ok(Err(e)) => tracing::debug!("TLS handshake from {peer} failed: {e}"),
         Err(_) => tracing::debug!(
             "TLS handshake from {peer} not done within {:?}",
             limits.header_read_timeout
         ),
     }
-}
-
-/// Serves HTTP/1.1 and HTTP/2 on one accepted (and, over TLS, decrypted)
-/// connection until it ends, its head or idle timer expires, or shutdown.
-async fn serve<I>(io: I, peer: SocketAddr, shared: &Arc<Shared>, limits: &Limits, tls: bool)
-where
-    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
-{
-    let activity = Activity::new();
-    let mut service =
-        ProxyService::new(shared.state.clone(), shared.metrics.clone(), peer).with_activity(activity.clone());
-    if tls {
-        service = service.over_tls();
-    }
-    let conn = builder(limits)
-        .serve_connection_with_upgrades(
-            TokioIo::new(Noted::new(io, activity.clone())),
-            TowerToHyperService::new(service),
-        )
-        .into_owned();
-    let conn = {
-        let graceful = shared.graceful.lock().expect("graceful lock");
-        let Some(graceful) = graceful.as_ref() else {
-            return; // shutting down: the connection is dropped unserved
-        };
-        graceful.watch(conn)
-    };
-    let expired = activity.expired(limits.header_read_timeout, limits.idle_timeout);
-    tokio::select! {
-        served = conn => if let Err(e) = served {
-            tracing::debug!("connection from {peer}: {e}");
-            if let Some(reason) = rejected(e.as_ref()) {
-                shared.metrics.requests_rejected.with_label_values(&[reason]).inc();
-            }
-        },
-        why = expired => match why {
-            Expired::Head => {
-                tracing::debug!("connection from {peer}: request head not read within {:?}", limits.header_read_timeout);
-                shared.metrics.requests_rejected.with_label_values(&["header_timeout"]).inc();
-            }
-            Expired::Idle => tracing::debug!("connection from {peer}: idle for {:?}, closed", limits.idle_timeout),
-        },
-    }
-}
-
-/// The `fulcrum_requests_rejected_total` reason for a connection error, if it
-/// was a request hyper refused (header timeouts are fulcrum's own, see
-/// `activity`).
-fn rejected(e: &(dyn std::error::Error + 'static)) -> Option<&'static str> {
-    if flooded(e) {
-        return Some("h2_flood");
-    }
-    let e = e.downcast_ref::<hyper::Error>()?;
-    if e.is_parse_too_large() {
-        Some("header_too_large")
-    } else if e.is_parse() || e.is_parse_status() {
-        Some("bad_request")
-    } else {
-        None
-    }
-}
-
-/// Whether the connection ended because `h2_guard` cut a flood. The `h2`
-/// crate rebuilds the read's error from its kind and text, so the text is
-/// what is compared.
-fn flooded(e: &(dyn std::error::Error + 'static)) -> bool {
-    let mut cause = Some(e);
-    while let Some(err) = cause {
-        let io = err.downcast_ref::<std::io::Error>();
-        if io
-            .and_then(|io| io.get_ref())
-            .is_some_and(|inner| inner.to_string() == crate::h2_guard::Flood.to_string())
-        {
-            return true;
-        }
-        cause = err.source();
-    }
-    false
 }

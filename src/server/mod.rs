@@ -11,11 +11,14 @@
 //! and in-flight requests get up to `shutdown_timeout`.
 
 mod discover;
+mod drain;
 pub mod history;
 mod listener;
 mod notify;
 pub mod proxy_header;
 mod reload;
+mod serve;
+mod trim;
 
 pub use reload::ReloadError;
 
@@ -24,7 +27,6 @@ use crate::metrics::Metrics;
 use crate::state::Snapshot;
 use crate::workers::Workers;
 use arc_swap::ArcSwap;
-use hyper_util::server::graceful::GracefulShutdown;
 use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -55,7 +57,7 @@ pub struct Shared {
     /// Running listeners by configured address; the lock also serialises reloads.
     listeners: tokio::sync::Mutex<HashMap<SocketAddr, listener::Running>>,
     /// Taken at shutdown.
-    graceful: Mutex<Option<GracefulShutdown>>,
+    graceful: Mutex<Option<drain::Drain>>,
     shutting_down: AtomicBool,
     /// SHA-256 of the config text last loaded from the file.
     loaded_digest: Mutex<Option<[u8; 32]>>,
@@ -113,7 +115,7 @@ impl Server {
             probes: Mutex::new(None),
             config_path,
             listeners: tokio::sync::Mutex::new(HashMap::new()),
-            graceful: Mutex::new(Some(GracefulShutdown::new())),
+            graceful: Mutex::new(Some(drain::Drain::default())),
             shutting_down: AtomicBool::new(false),
             loaded_digest: Mutex::new(digest),
             workers,
@@ -159,6 +161,7 @@ impl Server {
             .clone()
             .map(|p| tokio::spawn(reload::watch_file(handle, p)));
         let discovery = tokio::spawn(discover::run(self.shared.clone()));
+        let trimmer = trim::spawn();
         notify::ready();
         let watchdog = notify::spawn_watchdog();
         shutdown.await;
@@ -167,6 +170,7 @@ impl Server {
             w.abort();
         }
         discovery.abort();
+        trimmer.abort();
         let drained = reload::drain(&self.shared).await;
         if let Some(a) = admin {
             a.abort();

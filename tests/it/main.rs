@@ -26,6 +26,7 @@ mod limits;
 mod metrics;
 mod metrics_zero;
 mod notify;
+mod park;
 mod plan;
 mod policies;
 mod prometheus;

@@ -1,0 +1,290 @@
+//! Serving one accepted connection until it ends, its head or idle timer
+//! expires, or shutdown.
+//!
+//! A plain connection's first bytes are peeked to pick the protocol. HTTP/1
+//! is served by hyper's own HTTP/1 connection and *parked* between requests:
+//! after [`PARK_AFTER`] with nothing in flight, the socket shows hyper a clean
+//! end of stream (see `activity::Noted`), hyper flushes and finishes, and
+//! fulcrum takes the socket back and waits on its readiness holding no
+//! buffer; the next bytes get a fresh hyper connection. An idle keep-alive
+//! connection then costs its socket and a few words instead of hyper's read
+//! and write buffers (16 KiB and more). h2c and TLS connections are served by
+//! hyper-util's auto connection, as before.
+
+use super::drain::Watcher;
+use super::Shared;
+use crate::activity::{Activity, Alarm, Expired, Noted};
+use crate::config::Limits;
+use crate::h2_guard::{FrameGuard, PREFACE};
+use crate::proxy::ProxyService;
+use crate::watchdog::Watchdog;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::service::TowerToHyperService;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpStream;
+
+/// Quiet time after a response before an HTTP/1 connection gives back
+/// hyper's buffers. Back-to-back keep-alive requests never wait this long,
+/// so they never pay the park (a new hyper connection, about 1 µs).
+pub const PARK_AFTER: Duration = Duration::from_millis(200);
+
+/// hyper's own limit on header lines; setting it explicitly takes a slower
+/// (heap) path in hyper's parser, so it is only set when it differs.
+const HYPER_MAX_HEADERS: usize = 100;
+
+/// The connection's place in the drain, or None when shutting down (the
+/// connection is then dropped unserved).
+fn watcher(shared: &Shared) -> Option<Watcher> {
+    shared
+        .graceful
+        .lock()
+        .expect("graceful lock")
+        .as_ref()
+        .map(|d| d.watcher())
+}
+
+/// Serves a plain TCP connection: HTTP/1 (parked when idle) or h2c.
+pub async fn plain(stream: TcpStream, peer: SocketAddr, shared: &Arc<Shared>, limits: &Limits) {
+    let Some(mut drain) = watcher(shared) else {
+        return;
+    };
+    let activity = Activity::new();
+    let dog = Watchdog::new(
+        activity.clone(),
+        limits.header_read_timeout,
+        limits.idle_timeout,
+        Some(PARK_AFTER),
+    );
+    tokio::pin!(dog);
+    let mut first = [0u8; PREFACE.len()];
+    // nothing is due but the head deadline until bytes come
+    let peeked = tokio::select! {
+        peeked = stream.peek(&mut first) => peeked,
+        Alarm::Expired(why) = &mut dog => return report(why, peer, shared, limits),
+        () = drain.told() => return,
+    };
+    match peeked {
+        Ok(0) | Err(_) => {}
+        // the HTTP/2 preface, or the start of it: hyper-util's sniff decides
+        Ok(n) if FrameGuard::may_be_h2(&first[..n]) => {
+            dog.as_mut().never_park();
+            Box::pin(auto_conn(stream, peer, shared, limits, false, activity, dog, drain)).await
+        }
+        Ok(_) => http1_parked(stream, peer, shared, limits, activity, dog, drain).await,
+    }
+}
+
+/// Serves a decrypted TLS connection (HTTP/1.1 or HTTP/2 by its bytes).
+pub async fn tls<I>(io: I, peer: SocketAddr, shared: &Arc<Shared>, limits: &Limits)
+where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let Some(drain) = watcher(shared) else {
+        return;
+    };
+    let activity = Activity::new();
+    let dog = Watchdog::new(activity.clone(), limits.header_read_timeout, limits.idle_timeout, None);
+    tokio::pin!(dog);
+    auto_conn(io, peer, shared, limits, true, activity, dog, drain).await;
+}
+
+/// HTTP/1 on `stream`, one hyper connection per busy spell.
+async fn http1_parked(
+    stream: TcpStream,
+    peer: SocketAddr,
+    shared: &Arc<Shared>,
+    limits: &Limits,
+    activity: Arc<Activity>,
+    mut dog: Pin<&mut Watchdog>,
+    mut drain: Watcher,
+) {
+    let service = ProxyService::new(shared.state.clone(), shared.metrics.clone(), peer).with_activity(activity.clone());
+    let mut noted = Noted::new(stream, activity.clone());
+    loop {
+        let io = TokioIo::new(noted);
+        // boxed: parked, the task holds none of hyper's state
+        let mut conn = Box::new(
+            http1_builder(limits)
+                .serve_connection(io, TowerToHyperService::new(service.clone()))
+                .with_upgrades(),
+        );
+        if drain.draining() {
+            Pin::new(&mut *conn).graceful_shutdown();
+        }
+        let served = loop {
+            tokio::select! {
+                biased;
+                served = &mut *conn => break served,
+                alarm = &mut dog => match alarm {
+                    Alarm::Park => activity.park(),
+                    Alarm::Expired(why) => return report(why, peer, shared, limits),
+                },
+                () = drain.told() => Pin::new(&mut *conn).graceful_shutdown(),
+            }
+        };
+        if let Err(e) = served {
+            return failed(&e, peer, shared);
+        }
+        // the rest of `parts` (hyper's read buffer, the service) drops with
+        // the arm; None: upgraded, the tunnel has the socket
+        let (io, unread) = match conn.into_parts() {
+            Some(parts) => (parts.io, !parts.read_buf.is_empty()),
+            None => return,
+        };
+        noted = io.into_inner();
+        if !noted.parked() || unread || drain.draining() {
+            return;
+        }
+        super::trim::parked();
+        tracing::trace!("connection from {peer} parked");
+        // parked: no Park alarm comes until `unpark`
+        tokio::select! {
+            ready = noted.get_ref().readable() => if ready.is_err() { return },
+            Alarm::Expired(why) = &mut dog => return report(why, peer, shared, limits),
+            () = drain.told() => return,
+        }
+        noted.unpark();
+        tracing::trace!("connection from {peer} unparked");
+    }
+}
+
+/// hyper-util's auto connection (HTTP/1 and HTTP/2 by the first bytes).
+#[allow(clippy::too_many_arguments)] // one connection's parts, passed once
+async fn auto_conn<I>(
+    io: I,
+    peer: SocketAddr,
+    shared: &Arc<Shared>,
+    limits: &Limits,
+    tls: bool,
+    activity: Arc<Activity>,
+    mut dog: Pin<&mut Watchdog>,
+    mut drain: Watcher,
+) where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let mut service =
+        ProxyService::new(shared.state.clone(), shared.metrics.clone(), peer).with_activity(activity.clone());
+    if tls {
+        service = service.over_tls();
+    }
+    let builder = auto_builder(limits);
+    let conn = builder.serve_connection_with_upgrades(
+        TokioIo::new(Noted::new(io, activity)),
+        TowerToHyperService::new(service),
+    );
+    tokio::pin!(conn);
+    if drain.draining() {
+        conn.as_mut().graceful_shutdown();
+    }
+    let served = loop {
+        tokio::select! {
+            biased;
+            served = conn.as_mut() => break served,
+            Alarm::Expired(why) = &mut dog => return report(why, peer, shared, limits),
+            () = drain.told() => conn.as_mut().graceful_shutdown(),
+        }
+    };
+    if let Err(e) = served {
+        failed(e.as_ref(), peer, shared);
+    }
+}
+
+fn http1_builder(limits: &Limits) -> http1::Builder {
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        // heads are timed by `activity`'s watchdog against
+        // limits.header_read_timeout; hyper's own 30 s default would cut a
+        // longer configured limit short and costs a timer per request
+        .header_read_timeout(None)
+        .keep_alive(true)
+        .max_buf_size(limits.max_header_bytes);
+    if limits.max_headers != HYPER_MAX_HEADERS {
+        builder.max_headers(limits.max_headers);
+    }
+    builder
+}
+
+fn auto_builder(limits: &Limits) -> auto::Builder<TokioExecutor> {
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(None) // as in http1_builder
+        .keep_alive(true)
+        .max_buf_size(limits.max_header_bytes);
+    if limits.max_headers != HYPER_MAX_HEADERS {
+        builder.http1().max_headers(limits.max_headers);
+    }
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_header_list_size(u32::try_from(limits.max_header_bytes).unwrap_or(u32::MAX));
+    builder
+}
+
+/// Logs (and counts) a connection the watchdog ended.
+fn report(why: Expired, peer: SocketAddr, shared: &Shared, limits: &Limits) {
+    match why {
+        Expired::Head => {
+            tracing::debug!(
+                "connection from {peer}: request head not read within {:?}",
+                limits.header_read_timeout
+            );
+            shared
+                .metrics
+                .requests_rejected
+                .with_label_values(&["header_timeout"])
+                .inc();
+        }
+        Expired::Idle => tracing::debug!("connection from {peer}: idle for {:?}, closed", limits.idle_timeout),
+    }
+}
+
+/// Logs a connection that ended in an error, counting requests hyper refused.
+fn failed(e: &(dyn std::error::Error + 'static), peer: SocketAddr, shared: &Shared) {
+    tracing::debug!("connection from {peer}: {e}");
+    if let Some(reason) = rejected(e) {
+        shared.metrics.requests_rejected.with_label_values(&[reason]).inc();
+    }
+}
+
+/// The `fulcrum_requests_rejected_total` reason for a connection error, if it
+/// was a request hyper refused (header timeouts are fulcrum's own, see
+/// `activity`).
+fn rejected(e: &(dyn std::error::Error + 'static)) -> Option<&'static str> {
+    if flooded(e) {
+        return Some("h2_flood");
+    }
+    let e = e.downcast_ref::<hyper::Error>()?;
+    if e.is_parse_too_large() {
+        Some("header_too_large")
+    } else if e.is_parse() || e.is_parse_status() {
+        Some("bad_request")
+    } else {
+        None
+    }
+}
+
+/// Whether the connection ended because `h2_guard` cut a flood. The `h2`
+/// crate rebuilds the read's error from its kind and text, so the text is
+/// what is compared.
+fn flooded(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(e);
+    while let Some(err) = cause {
+        let io = err.downcast_ref::<std::io::Error>();
+        if io
+            .and_then(|io| io.get_ref())
+            .is_some_and(|inner| inner.to_string() == crate::h2_guard::Flood.to_string())
+        {
+            return true;
+        }
+        cause = err.source();
+    }
+    false
+}
