@@ -57,9 +57,18 @@ impl Future for Watchdog {
         let mut this = self.project();
         let phases = this.activity.phases();
         if phases != *this.phases {
-            // polled beside the connection, so right after the change
+            // polled beside the connection, so right after the change; a
+            // later deadline waits for the timer (which then works it out
+            // again), so the timer is only moved when the new one is earlier:
+            // most requests move nothing
             *this.phases = phases;
-            this.sleep.as_mut().reset(Instant::now());
+            let due = match this.activity.next(*this.head, *this.idle, *this.park_after) {
+                Ok(left) => Instant::now() + left,
+                Err(_) => Instant::now(),
+            };
+            if due < this.sleep.deadline() {
+                this.sleep.as_mut().reset(due);
+            }
         }
         loop {
             std::task::ready!(this.sleep.as_mut().poll(cx));
