@@ -6,10 +6,10 @@ HTTP/2 preface and one GET on each, reads the whole answer (acking the server's
 SETTINGS), keeps them open, and prints the growth of the resident set of PID and
 its descendants per connection, in KiB. The same measure as idle.py, over h2c.
 """
-import socket, struct, sys, time
+import socket, struct, sys
 
 sys.path.insert(0, __import__("os").path.dirname(__file__))
-from idle import rss_kib  # noqa: E402  (idle.py's measure, shared)
+from idle import measure  # noqa: E402  (idle.py's measure, shared)
 
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 END_STREAM, END_HEADERS, ACK = 0x1, 0x4, 0x1
@@ -47,15 +47,11 @@ def exchange(s, i):
         buf += chunk
 
 
+def h2c(port, i):
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    exchange(s, i)
+    return s
+
+
 if __name__ == "__main__":
-    pid, port = int(sys.argv[1]), int(sys.argv[2])
-    n = int(sys.argv[3]) if len(sys.argv) > 3 else 5000
-    before = rss_kib(pid)
-    conns = []
-    for i in range(n):
-        s = socket.create_connection(("127.0.0.1", port), timeout=10)
-        exchange(s, i)
-        conns.append(s)
-    time.sleep(1)
-    after = rss_kib(pid)
-    print(f"idle_h2_conns={n} rss_before_kib={before} rss_after_kib={after} kib_per_conn={(after - before) / n:.2f}")
+    measure(h2c, "idle_h2_conns")

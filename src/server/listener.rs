@@ -36,7 +36,8 @@ async fn accept_loop(
     shared: Arc<Shared>,
     mut stop: watch::Receiver<bool>,
 ) {
-    let label = configured.to_string();
+    // shared by the listener's connections (one allocation, not one each)
+    let label: Arc<str> = configured.to_string().into();
     let open = Arc::new(AtomicUsize::new(0));
     let freed = Arc::new(Notify::new());
     loop {
@@ -92,16 +93,16 @@ fn serve_connection(
     stream: TcpStream,
     peer: SocketAddr,
     configured: SocketAddr,
-    label: &str,
+    label: &Arc<str>,
     shared: &Arc<Shared>,
     slot: Slot,
 ) {
     let _ = stream.set_nodelay(true);
-    let (shared, label) = (shared.clone(), label.to_string());
+    let (shared, label) = (shared.clone(), label.clone());
     shared.clone().workers.spawn(stream, move |mut stream| async move {
         let (limits, tls, proxy_protocol) = {
             let snapshot = shared.state.load();
-            let tls = snapshot.tls.get(&label).map(|t| t.acceptor.clone());
+            let tls = snapshot.tls.get(&*label).map(|t| t.acceptor.clone());
             let listener = snapshot.config.listeners.iter().find(|l| l.address == configured);
             (
                 snapshot.config.limits.clone(),
@@ -109,7 +110,7 @@ fn serve_connection(
                 listener.is_some_and(|l| l.proxy_protocol),
             )
         };
-        let open = shared.metrics.downstream_connections.with_label_values(&[&label]);
+        let open = shared.metrics.downstream_connections.with_label_values(&[&*label]);
         open.inc();
         let peer = if proxy_protocol {
             // boxed: only these listeners' connections carry the header read's state

@@ -69,40 +69,16 @@ pub async fn plain(stream: TcpStream, peer: SocketAddr, shared: &Arc<Shared>, li
         () = drain.told() => return,
     };
     match peeked {
-        Ok(0) | Err(_) => {}
+        Ok(n) if n > 0 && !FrameGuard::may_be_h2(&first[..n]) => {}
+        Ok(0) | Err(_) => return,
         // the HTTP/2 preface, or the start of it: hyper-util's sniff decides
-        Ok(n) if FrameGuard::may_be_h2(&first[..n]) => {
+        Ok(_) => {
             dog.as_mut().never_park();
-            Box::pin(auto_conn(stream, peer, shared, limits, false, activity, dog, drain)).await
+            return Box::pin(auto_conn(stream, peer, shared, limits, false, activity, dog, drain)).await;
         }
-        Ok(_) => http1_parked(stream, peer, shared, limits, activity, dog, drain).await,
     }
-}
-
-/// Serves a decrypted TLS connection (HTTP/1.1 or HTTP/2 by its bytes).
-pub async fn tls<I>(io: I, peer: SocketAddr, shared: &Arc<Shared>, limits: &Limits)
-where
-    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
-{
-    let Some(drain) = watcher(shared) else {
-        return;
-    };
-    let activity = Activity::new();
-    let dog = Watchdog::new(activity.clone(), limits.header_read_timeout, limits.idle_timeout, None);
-    tokio::pin!(dog);
-    auto_conn(io, peer, shared, limits, true, activity, dog, drain).await;
-}
-
-/// HTTP/1 on `stream`, one hyper connection per busy spell.
-async fn http1_parked(
-    stream: TcpStream,
-    peer: SocketAddr,
-    shared: &Arc<Shared>,
-    limits: &Limits,
-    activity: Arc<Activity>,
-    mut dog: Pin<&mut Watchdog>,
-    mut drain: Watcher,
-) {
+    // HTTP/1, one hyper connection per busy spell; inline here so that the
+    // task holds the connection's parts once
     let service = ProxyService::new(shared.state.clone(), shared.metrics.clone(), peer).with_activity(activity.clone());
     let mut noted = Noted::new(stream, activity.clone());
     loop {
@@ -151,6 +127,20 @@ async fn http1_parked(
         noted.unpark();
         tracing::trace!("connection from {peer} unparked");
     }
+}
+
+/// Serves a decrypted TLS connection (HTTP/1.1 or HTTP/2 by its bytes).
+pub async fn tls<I>(io: I, peer: SocketAddr, shared: &Arc<Shared>, limits: &Limits)
+where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let Some(drain) = watcher(shared) else {
+        return;
+    };
+    let activity = Activity::new();
+    let dog = Watchdog::new(activity.clone(), limits.header_read_timeout, limits.idle_timeout, None);
+    tokio::pin!(dog);
+    auto_conn(io, peer, shared, limits, true, activity, dog, drain).await;
 }
 
 /// hyper-util's auto connection (HTTP/1 and HTTP/2 by the first bytes).
@@ -203,7 +193,10 @@ fn http1_builder(limits: &Limits) -> http1::Builder {
         // longer configured limit short and costs a timer per request
         .header_read_timeout(None)
         .keep_alive(true)
-        .max_buf_size(limits.max_header_bytes);
+        // both: the read buffer's cap alone let a whole head read in one go
+        // past the limit (the soak's 70 KB head was forwarded)
+        .max_buf_size(limits.max_header_bytes)
+        .max_header_size(limits.max_header_bytes);
     if limits.max_headers != HYPER_MAX_HEADERS {
         builder.max_headers(limits.max_headers);
     }

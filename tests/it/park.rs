@@ -79,15 +79,22 @@ async fn closed_within(s: &mut TcpStream, deadline: Duration) -> bool {
 
 const GET: &[u8] = b"GET /park HTTP/1.1\r\nHost: x\r\n\r\n";
 
+/// A new keep-alive connection with one request answered 200 on it.
+async fn served(addr: std::net::SocketAddr) -> TcpStream {
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    s.write_all(GET).await.unwrap();
+    let r = response(&mut s, &mut Vec::new()).await;
+    assert!(r.starts_with("HTTP/1.1 200"), "{r}");
+    s
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn idle_connections_park_and_their_next_requests_are_served() {
     let b = spawn_backend("b").await;
     let lb = spawn("", &b);
     let mut conns = Vec::new();
     for _ in 0..20 {
-        let mut s = TcpStream::connect(lb.addr).await.unwrap();
-        s.write_all(GET).await.unwrap();
-        assert!(response(&mut s, &mut Vec::new()).await.starts_with("HTTP/1.1 200"));
+        let s = served(lb.addr).await;
         conns.push(s);
     }
     eventually(Duration::from_secs(10), || (parks(&lb) >= 20).then_some(())).await;
@@ -144,9 +151,7 @@ async fn a_parked_connection_whose_client_half_closes_is_closed() {
     let b = spawn_backend("b").await;
     let lb = spawn("", &b);
     let before = lb.fds();
-    let mut s = TcpStream::connect(lb.addr).await.unwrap();
-    s.write_all(GET).await.unwrap();
-    response(&mut s, &mut Vec::new()).await;
+    let mut s = served(lb.addr).await;
     eventually(Duration::from_secs(10), || (parks(&lb) == 1).then_some(())).await;
     s.shutdown().await.unwrap();
     assert!(
@@ -161,9 +166,7 @@ async fn a_parked_connection_whose_client_half_closes_is_closed() {
 async fn a_byte_trickled_to_a_parked_connection_is_cut_at_the_head_timeout() {
     let b = spawn_backend("b").await;
     let lb = spawn("header_read_timeout: 1s, idle_timeout: 60s", &b);
-    let mut s = TcpStream::connect(lb.addr).await.unwrap();
-    s.write_all(GET).await.unwrap();
-    response(&mut s, &mut Vec::new()).await;
+    let mut s = served(lb.addr).await;
     eventually(Duration::from_secs(10), || (parks(&lb) == 1).then_some(())).await;
     s.write_all(b"G").await.unwrap();
     let start = std::time::Instant::now();
@@ -182,9 +185,7 @@ async fn a_byte_trickled_to_a_parked_connection_is_cut_at_the_head_timeout() {
 async fn a_parked_connection_still_closes_at_the_idle_timeout() {
     let b = spawn_backend("b").await;
     let lb = spawn("idle_timeout: 1s", &b);
-    let mut s = TcpStream::connect(lb.addr).await.unwrap();
-    s.write_all(GET).await.unwrap();
-    response(&mut s, &mut Vec::new()).await;
+    let mut s = served(lb.addr).await;
     let start = std::time::Instant::now();
     assert!(closed_within(&mut s, Duration::from_secs(15)).await);
     assert!(
@@ -200,9 +201,7 @@ async fn shutdown_closes_parked_connections_without_waiting() {
     let mut lb = spawn("", &b);
     let mut conns = Vec::new();
     for _ in 0..10 {
-        let mut s = TcpStream::connect(lb.addr).await.unwrap();
-        s.write_all(GET).await.unwrap();
-        response(&mut s, &mut Vec::new()).await;
+        let s = served(lb.addr).await;
         conns.push(s);
     }
     eventually(Duration::from_secs(10), || (parks(&lb) >= 10).then_some(())).await;
@@ -226,15 +225,11 @@ async fn two_thousand_parked_connections_cost_a_few_kib_each_and_all_wake_at_onc
     let mut conns = Vec::new();
     // warm up: the process's own first allocations are not the connections'
     for _ in 0..2 {
-        let mut s = TcpStream::connect(lb.addr).await.unwrap();
-        s.write_all(GET).await.unwrap();
-        response(&mut s, &mut Vec::new()).await;
+        drop(served(lb.addr).await);
     }
     let before = lb.status_kib("VmRSS");
     for _ in 0..n {
-        let mut s = TcpStream::connect(lb.addr).await.unwrap();
-        s.write_all(GET).await.unwrap();
-        response(&mut s, &mut Vec::new()).await;
+        let s = served(lb.addr).await;
         conns.push(s);
     }
     eventually(Duration::from_secs(20), || (parks(&lb) >= n).then_some(())).await;
@@ -256,4 +251,18 @@ async fn two_thousand_parked_connections_cost_a_few_kib_each_and_all_wake_at_onc
         assert!(response(s, &mut Vec::new()).await.starts_with("HTTP/1.1 200"));
     }
     assert_eq!(b.traffic(), 2 * n + 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_head_over_the_limit_in_one_write_is_refused() {
+    // the soak's find: with only hyper's read-buffer cap, a head already
+    // whole in the socket when hyper first read it was forwarded
+    let b = spawn_backend("b").await;
+    let lb = spawn("max_header_bytes: 16384", &b);
+    let head = format!("GET / HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n", "a".repeat(20_000));
+    let mut s = TcpStream::connect(lb.addr).await.unwrap();
+    s.write_all(head.as_bytes()).await.unwrap();
+    let r = response(&mut s, &mut Vec::new()).await;
+    assert!(r.starts_with("HTTP/1.1 431"), "{r}");
+    assert_eq!(b.traffic(), 0, "the head reached the upstream");
 }
