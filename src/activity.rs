@@ -289,7 +289,7 @@ impl<T: AsyncRead + Unpin> AsyncRead for Noted<T> {
         }
         let before = buf.filled().len();
         let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
-        if self.activity.park.load(Relaxed) {
+        if self.activity.parking() {
             // nothing waiting at an idle moment: a clean end for hyper (no
             // head begun, so it finishes gracefully); bytes cancel the park
             if polled.is_pending() && self.activity.parkable() {
@@ -297,7 +297,7 @@ impl<T: AsyncRead + Unpin> AsyncRead for Noted<T> {
                 return Poll::Ready(Ok(()));
             }
             if buf.filled().len() > before {
-                self.activity.park.store(false, Relaxed);
+                self.activity.unpark();
             }
         }
         if buf.filled().len() > before && (self.first_read || self.h2.is_some()) {

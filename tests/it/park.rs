@@ -248,7 +248,8 @@ async fn two_thousand_parked_connections_cost_a_few_kib_each_and_all_wake_at_onc
         s.write_all(GET).await.unwrap();
     }
     for s in &mut conns {
-        assert!(response(s, &mut Vec::new()).await.starts_with("HTTP/1.1 200"));
+        let r = response(s, &mut Vec::new()).await;
+        assert!(r.starts_with("HTTP/1.1 200"), "{r}");
     }
     assert_eq!(b.traffic(), 2 * n + 2);
 }
