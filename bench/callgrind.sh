@@ -6,7 +6,8 @@
 # Starts the nginx backends of backend-nginx.conf unless they run, warms up
 # for 3 s, zeroes the counters, drives wrk (10 connections) for SECONDS, and
 # prints `CONFIG requests=N instr_per_req=I`. Needs valgrind, nginx, wrk, curl.
-# FULCRUM_BIN overrides the binary.
+# FULCRUM_BIN overrides the binary. The profile's path is printed to stderr, for
+# `callgrind_annotate PATH.1` (functions by instructions).
 set -euo pipefail
 cfg=$1 port=$2 dur=${3:-15}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -30,4 +31,5 @@ sleep 1
 kill $vpid; wait $vpid 2>/dev/null || true
 reqs=$(echo "$res" | grep -oE "[0-9]+ requests in" | grep -oE "^[0-9]+")
 ir=$(grep -hE "^(summary|totals):" "$out".* | tail -1 | awk '{print $2}')
+echo "profile: $out" >&2
 python3 -c "print(f'$(basename "$cfg") requests=$reqs instr_per_req={$ir/$reqs:.0f}')"

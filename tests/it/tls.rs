@@ -307,3 +307,25 @@ async fn min_version_refuses_older_clients() {
         Some(rustls::ProtocolVersion::TLSv1_2)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_head_over_the_limit_in_one_write_is_refused_over_tls_too() {
+    // as park.rs's plain-text case: a head whole in hyper's first read must
+    // meet max_header_bytes, not only the read buffer's cap
+    let ca = Ca::new("test ca");
+    let b = spawn_backend("b").await;
+    let f = files(&[pair("a", &ca.leaf(&["a.test"])), pair("b", &ca.leaf(&["b.test"]))]);
+    let yaml = tls_yaml("").replace("limits: {", "limits: { max_header_bytes: 16384,");
+    let lb = spawn_tls_lb(&yaml, &b, &refs(&f)).await;
+    let head = format!(
+        "GET / HTTP/1.1\r\nHost: a.test\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(20_000)
+    );
+    let mut conn = connect(lb.addr, &opts(None, "a.test", &["http/1.1"])).await.unwrap();
+    conn.write_all(head.as_bytes()).await.unwrap();
+    let mut got = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), conn.read_to_end(&mut got)).await;
+    let got = String::from_utf8_lossy(&got);
+    assert!(got.starts_with("HTTP/1.1 431"), "{got}");
+    assert_eq!(b.traffic(), 0, "the head reached the upstream");
+}
