@@ -4,7 +4,7 @@
 # memory per connection over HTTP/1 and HTTP/2 (idle-compare.sh), workers: 2 against
 # workers: 1 (workers.sh) and user-space instructions per request (callgrind.sh, when
 # valgrind is installed). Usage: all.sh [ROUNDS] [SECONDS] (from the project root, after
-# `cargo build --release`); about 25 minutes at the defaults (3 rounds of 8 s). Output goes
+# `cargo build --release`); about 13 minutes at the defaults (3 rounds of 8 s). Output goes
 # to the terminal and to target/bench-results-DATE.txt.
 set -euo pipefail
 rounds=${1:-3} dur=${2:-8}
