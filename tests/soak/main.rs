@@ -8,7 +8,7 @@
 //! could not be made.
 //!
 //! `cargo test --test soak` runs it for 60 s (part of `.ci/run`);
-//! `SOAK_SECS=600 cargo test --release --test soak` for the README's table.
+//! `SOAK_SECS=600 cargo test --test soak` (a debug build, as CI runs it) for the README's table.
 
 #[path = "../common/mod.rs"]
 mod common;
