@@ -308,15 +308,20 @@ async fn min_version_refuses_older_clients() {
     );
 }
 
+/// A TLS listener with `max_header_bytes: 16384` in front of `b`.
+async fn limited_tls_lb(b: &Backend) -> LbFile {
+    let ca = Ca::new("test ca");
+    let f = files(&[pair("a", &ca.leaf(&["a.test"])), pair("b", &ca.leaf(&["b.test"]))]);
+    let yaml = tls_yaml("").replace("limits: {", "limits: { max_header_bytes: 16384,");
+    spawn_tls_lb(&yaml, b, &refs(&f)).await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_head_over_the_limit_in_one_write_is_refused_over_tls_too() {
     // as park.rs's plain-text case: a head whole in hyper's first read must
     // meet max_header_bytes, not only the read buffer's cap
-    let ca = Ca::new("test ca");
     let b = spawn_backend("b").await;
-    let f = files(&[pair("a", &ca.leaf(&["a.test"])), pair("b", &ca.leaf(&["b.test"]))]);
-    let yaml = tls_yaml("").replace("limits: {", "limits: { max_header_bytes: 16384,");
-    let lb = spawn_tls_lb(&yaml, &b, &refs(&f)).await;
+    let lb = limited_tls_lb(&b).await;
     let head = format!(
         "GET / HTTP/1.1\r\nHost: a.test\r\nX-Big: {}\r\n\r\n",
         "a".repeat(20_000)
@@ -328,4 +333,15 @@ async fn a_head_over_the_limit_in_one_write_is_refused_over_tls_too() {
     let got = String::from_utf8_lossy(&got);
     assert!(got.starts_with("HTTP/1.1 431"), "{got}");
     assert_eq!(b.traffic(), 0, "the head reached the upstream");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_soaks_oversized_head_is_refused_at_once_over_tls_too() {
+    // as park.rs's plain-text case, with the default limits
+    let ca = Ca::new("test ca");
+    let b = spawn_backend("b").await;
+    let f = files(&[pair("a", &ca.leaf(&["a.test"])), pair("b", &ca.leaf(&["b.test"]))]);
+    let lb = spawn_tls_lb(&tls_yaml(""), &b, &refs(&f)).await;
+    let mut conn = connect(lb.addr, &opts(None, "a.test", &["http/1.1"])).await.unwrap();
+    crate::park::oversized_head_is_refused(&mut conn, &b).await;
 }
