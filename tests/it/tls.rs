@@ -31,6 +31,13 @@ async fn spawn_tls_lb(yaml: &str, b: &Backend, files: &[(&str, &str)]) -> LbFile
     spawn_lb_file_in(dir, yaml, &[b]).await
 }
 
+/// `yaml` in front of `b` with leaves for `a.test` and `b.test` signed by
+/// `ca`, for tests that only need the listener to speak TLS.
+async fn spawn_ab_tls_lb(yaml: &str, ca: &Ca, b: &Backend) -> LbFile {
+    let f = files(&[pair("a", &ca.leaf(&["a.test"])), pair("b", &ca.leaf(&["b.test"]))]);
+    spawn_tls_lb(yaml, b, &refs(&f)).await
+}
+
 fn pair(prefix: &str, leaf: &Leaf) -> [(String, String); 2] {
     [
         (format!("{prefix}.pem"), leaf.cert.clone()),
@@ -102,8 +109,7 @@ async fn sni_picks_the_certificate_and_alpn_the_protocol() {
 async fn clients_that_do_not_speak_tls_are_closed_and_counted() {
     let ca = Ca::new("test ca");
     let b = spawn_backend("b").await;
-    let f = files(&[pair("a", &ca.leaf(&["a.test"])), pair("b", &ca.leaf(&["b.test"]))]);
-    let lb = spawn_tls_lb(&tls_yaml(""), &b, &refs(&f)).await;
+    let lb = spawn_ab_tls_lb(&tls_yaml(""), &ca, &b).await;
     // plain HTTP on the TLS port: closed, no HTTP answer
     let plain = raw_exchange(lb.addr, b"GET / HTTP/1.1\r\nHost: a.test\r\n\r\n").await;
     assert!(!plain.contains("HTTP/1.1"), "{plain}");
@@ -308,20 +314,13 @@ async fn min_version_refuses_older_clients() {
     );
 }
 
-/// A TLS listener with `max_header_bytes: 16384` in front of `b`.
-async fn limited_tls_lb(b: &Backend) -> LbFile {
-    let ca = Ca::new("test ca");
-    let f = files(&[pair("a", &ca.leaf(&["a.test"])), pair("b", &ca.leaf(&["b.test"]))]);
-    let yaml = tls_yaml("").replace("limits: {", "limits: { max_header_bytes: 16384,");
-    spawn_tls_lb(&yaml, b, &refs(&f)).await
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_head_over_the_limit_in_one_write_is_refused_over_tls_too() {
     // as park.rs's plain-text case: a head whole in hyper's first read must
     // meet max_header_bytes, not only the read buffer's cap
     let b = spawn_backend("b").await;
-    let lb = limited_tls_lb(&b).await;
+    let yaml = tls_yaml("").replace("limits: {", "limits: { max_header_bytes: 16384,");
+    let lb = spawn_ab_tls_lb(&yaml, &Ca::new("test ca"), &b).await;
     let head = format!(
         "GET / HTTP/1.1\r\nHost: a.test\r\nX-Big: {}\r\n\r\n",
         "a".repeat(20_000)
@@ -340,8 +339,7 @@ async fn the_soaks_oversized_head_is_refused_at_once_over_tls_too() {
     // as park.rs's plain-text case, with the default limits
     let ca = Ca::new("test ca");
     let b = spawn_backend("b").await;
-    let f = files(&[pair("a", &ca.leaf(&["a.test"])), pair("b", &ca.leaf(&["b.test"]))]);
-    let lb = spawn_tls_lb(&tls_yaml(""), &b, &refs(&f)).await;
+    let lb = spawn_ab_tls_lb(&tls_yaml(""), &ca, &b).await;
     let mut conn = connect(lb.addr, &opts(None, "a.test", &["http/1.1"])).await.unwrap();
     crate::park::oversized_head_is_refused(&mut conn, &b).await;
 }
