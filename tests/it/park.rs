@@ -256,8 +256,9 @@ async fn two_thousand_parked_connections_cost_a_few_kib_each_and_all_wake_at_onc
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_head_over_the_limit_in_one_write_is_refused() {
-    // the soak's find: with only hyper's read-buffer cap, a head already
-    // whole in the socket when hyper first read it was forwarded
+    // a head over a lowered limit, whole in one write, is refused and not
+    // forwarded (this one passes on the buffer cap alone; the soak's own
+    // find is the_soaks_oversized_head_is_refused_at_once)
     let b = spawn_backend("b").await;
     let lb = spawn("max_header_bytes: 16384", &b);
     let head = format!("GET / HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n", "a".repeat(20_000));

@@ -316,8 +316,8 @@ async fn min_version_refuses_older_clients() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_head_over_the_limit_in_one_write_is_refused_over_tls_too() {
-    // as park.rs's plain-text case: a head whole in hyper's first read must
-    // meet max_header_bytes, not only the read buffer's cap
+    // as park.rs's plain-text case: a head over a lowered limit, whole in
+    // one write, is refused and not forwarded
     let b = spawn_backend("b").await;
     let yaml = tls_yaml("").replace("limits: {", "limits: { max_header_bytes: 16384,");
     let lb = spawn_ab_tls_lb(&yaml, &Ca::new("test ca"), &b).await;
