@@ -32,6 +32,7 @@ pub(super) fn limits(cx: &mut Ctx, raw: RawLimits) -> Limits {
         d.header_read_timeout,
     );
     let idle_timeout = cx.duration(raw.idle_timeout, "limits.idle_timeout", d.idle_timeout);
+    let abuse_ban = cx.duration(raw.abuse_ban, "limits.abuse_ban", d.abuse_ban);
     for (key, value) in [
         ("limits.header_read_timeout", header_read_timeout),
         ("limits.idle_timeout", idle_timeout),
@@ -80,6 +81,7 @@ pub(super) fn limits(cx: &mut Ctx, raw: RawLimits) -> Limits {
         max_headers: max_headers as usize,
         max_body_bytes,
         max_connections: max_connections as usize,
+        abuse_ban,
     }
 }
 
@@ -93,6 +95,7 @@ impl Default for Limits {
             max_headers: 100,
             max_body_bytes: 10_485_760,
             max_connections: 10_000,
+            abuse_ban: Duration::from_secs(10),
         }
     }
 }

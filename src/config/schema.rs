@@ -35,6 +35,7 @@ pub struct RawLimits {
     pub max_headers: Option<Value>,
     pub max_body_bytes: Option<Value>,
     pub max_connections: Option<Value>,
+    pub abuse_ban: Option<Value>,
 }
 
 /// `access_log`.

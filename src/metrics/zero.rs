@@ -7,13 +7,14 @@ use crate::config::Store;
 use crate::state::Snapshot;
 
 /// `fulcrum_requests_rejected_total` reasons: the fixed set fulcrum counts.
-const REJECT_REASONS: [&str; 6] = [
+const REJECT_REASONS: [&str; 7] = [
     "bad_request",
     "header_too_large",
     "body_too_large",
     "header_timeout",
     "proxy_protocol",
     "h2_flood",
+    "abuse_ban",
 ];
 
 impl Metrics {

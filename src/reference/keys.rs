@@ -47,6 +47,7 @@ pub static TOP: &[Key] = &[
     dflt("limits.max_headers", Ty::Int(1, 10000), "100", "over it: 431"),
     dflt("limits.max_body_bytes", Ty::Int(0, i64::MAX), "10485760", "per request; over it: 413 before forwarding when `Content-Length` says so, else the upstream request is aborted and the client gets 413"),
     dflt("limits.max_connections", Ty::Int(1, 1_000_000), "10000", "per listener; beyond it new connections wait in the backlog until one closes"),
+    dflt("limits.abuse_ban", Ty::Duration, "10s", "a client whose HTTP/2 connection is cut for a flood (SETTINGS/PING/PRIORITY, Rapid Reset, CONTINUATION) has its new connections held unread for this long, then closed (at most 1024 held per listener, the earliest-ending closed first; behind a PROXY header closed at once), each counted as `fulcrum_requests_rejected_total{reason=\"abuse_ban\"}`; `0s` turns it off; the address is the PROXY header's source where there is one, and `trusted_proxies` are never banned"),
     dflt("limits.idle_timeout", Ty::Duration, "60s", "a keep-alive connection with no request in flight (HTTP/1 or HTTP/2) is closed after this; a slow request in flight is never cut by it"),
     dflt("trusted_proxies", Ty::Json(cidr_list), "[]", "CIDRs (`10.0.0.0/8`, `fd00::/8`, or a bare address) whose `X-Forwarded-For` is appended to and believed: behind them the client is the rightmost entry that is not one of them; anyone else's is replaced by their address"),
 ];

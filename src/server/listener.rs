@@ -1,8 +1,10 @@
 //! One listener's accept loop: HTTP/1.1 and h2c on the same port, every
 //! connection watched for graceful shutdown.
 
+use super::tarpit::Tarpit;
 use super::{proxy_header, Shared};
 use crate::config::Limits;
+use crate::upstream::now_ns;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -40,6 +42,7 @@ async fn accept_loop(
     let label: Arc<str> = configured.to_string().into();
     let open = Arc::new(AtomicUsize::new(0));
     let freed = Arc::new(Notify::new());
+    let mut tarpit = Tarpit::default();
     loop {
         // max_connections: beyond it, new connections wait in the kernel's backlog
         loop {
@@ -54,17 +57,25 @@ async fn accept_loop(
         }
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
+            () = tarpit.due() => {
+                tarpit.release(now_ns());
+                continue;
+            }
             _ = stop.wait_for(|s| *s) => break,
         };
         match accepted {
-            Ok((stream, peer)) => {
-                open.fetch_add(1, Ordering::SeqCst);
-                let slot = Slot {
-                    open: open.clone(),
-                    freed: freed.clone(),
-                };
-                serve_connection(stream, peer, configured, &label, &shared, slot);
-            }
+            Ok((stream, peer)) => match shared.refused_until(peer.ip()) {
+                // held unread on this thread: see `ban` and `tarpit`
+                Some(until) => tarpit.hold(stream, until),
+                None => {
+                    open.fetch_add(1, Ordering::SeqCst);
+                    let slot = Slot {
+                        open: open.clone(),
+                        freed: freed.clone(),
+                    };
+                    serve_connection(stream, peer, configured, &label, &shared, slot);
+                }
+            },
             Err(e) => {
                 tracing::warn!("accept failed: {e}; backing off {ACCEPT_BACKOFF:?}");
                 tokio::time::sleep(ACCEPT_BACKOFF).await;
@@ -116,28 +127,29 @@ fn serve_connection(
             // boxed: only these listeners' connections carry the header read's state
             let header = Box::pin(proxy_header::read(&mut stream, peer));
             match tokio::time::timeout(limits.header_read_timeout, header).await {
-                Ok(Ok(source)) => Some(source),
+                // behind a PROXY header the ban is the named source's
+                Ok(Ok(source)) if shared.refused_until(source.ip()).is_some() => Err(None),
+                Ok(Ok(source)) => Ok(source),
                 Ok(Err(why)) => {
                     tracing::debug!("connection from {peer} closed: {why}");
-                    None
+                    Err(Some("proxy_protocol"))
                 }
                 Err(_) => {
                     tracing::debug!(
                         "connection from {peer}: no PROXY header within {:?}",
                         limits.header_read_timeout
                     );
-                    None
+                    Err(Some("proxy_protocol"))
                 }
             }
         } else {
-            Some(peer)
+            Ok(peer)
         };
-        let Some(peer) = peer else {
-            shared
-                .metrics
-                .requests_rejected
-                .with_label_values(&["proxy_protocol"])
-                .inc();
+        // Err: closed, counted under this reason (a ban counts itself)
+        let Ok(peer) = peer else {
+            if let Err(Some(reason)) = peer {
+                shared.metrics.requests_rejected.with_label_values(&[reason]).inc();
+            }
             open.dec();
             drop(slot);
             return;

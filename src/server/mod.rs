@@ -10,6 +10,7 @@
 //! answers with `Connection: close`, HTTP/2 sends GOAWAY, idle ones close)
 //! and in-flight requests get up to `shutdown_timeout`.
 
+mod ban;
 mod discover;
 mod drain;
 pub mod history;
@@ -18,6 +19,7 @@ mod notify;
 pub mod proxy_header;
 mod reload;
 mod serve;
+mod tarpit;
 mod trim;
 
 pub use reload::ReloadError;
@@ -67,6 +69,8 @@ pub struct Shared {
     pub reloads: history::History,
     /// The text of the config file in force (for `GET /config`).
     source: Mutex<Option<String>>,
+    /// Clients cut for an HTTP/2 flood, refused at accept for a while.
+    bans: ban::Bans,
 }
 
 /// Bound listeners and the first snapshot, ready to serve.
@@ -121,6 +125,7 @@ impl Server {
             workers,
             reloads: history::History::default(),
             source: Mutex::new(source),
+            bans: ban::Bans::default(),
         });
         Ok(Self { shared, pending, admin })
     }

@@ -242,12 +242,15 @@ fn report(why: Expired, peer: SocketAddr, shared: &Shared, limits: &Limits) {
     }
 }
 
-/// Logs a connection that ended in an error, counting requests hyper refused.
+/// Logs a connection that ended in an error, counting requests hyper refused
+/// and banning a flood's source.
 fn failed(e: &(dyn std::error::Error + 'static), peer: SocketAddr, shared: &Shared) {
     tracing::debug!("connection from {peer}: {e}");
-    if let Some(reason) = rejected(e) {
+    let reason = rejected(e);
+    if let Some(reason) = reason {
         shared.metrics.requests_rejected.with_label_values(&[reason]).inc();
     }
+    shared.ban_if_flood(peer.ip(), e, reason == Some("h2_flood"));
 }
 
 /// The `fulcrum_requests_rejected_total` reason for a connection error, if it

@@ -2,7 +2,7 @@
 //! client library refuses to send (CONTINUATION floods, SETTINGS and PING
 //! floods, HEADERS reset at once by the thousand).
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -105,8 +105,21 @@ pub struct Raw {
 impl Raw {
     /// Connects and writes the preface.
     pub async fn connect(addr: SocketAddr) -> Raw {
-        let mut stream = TcpStream::connect(addr).await.unwrap();
-        stream.write_all(&preface()).await.unwrap();
+        Self::connect_from([127, 0, 0, 1].into(), addr).await
+    }
+
+    /// Connects from `source` (any 127.x.y.z is this host's) and writes the
+    /// preface; a server that closes at once shows as `Seen::closed` later.
+    pub async fn connect_from(source: IpAddr, addr: SocketAddr) -> Raw {
+        Self::connect_with(source, addr, b"").await
+    }
+
+    /// [`Raw::connect_from`], writing `prefix` (a PROXY header) first.
+    pub async fn connect_with(source: IpAddr, addr: SocketAddr, prefix: &[u8]) -> Raw {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind(SocketAddr::new(source, 0)).unwrap();
+        let mut stream = socket.connect(addr).await.unwrap();
+        let _ = stream.write_all(&[prefix, &preface()].concat()).await;
         Raw {
             stream,
             buf: Vec::new(),

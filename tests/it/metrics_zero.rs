@@ -49,6 +49,7 @@ async fn config_fixed_series_exist_at_zero_before_the_first_request() {
     zero("fulcrum_requests_rejected_total", &[("reason", "header_timeout")]);
     zero("fulcrum_requests_rejected_total", &[("reason", "proxy_protocol")]);
     zero("fulcrum_requests_rejected_total", &[("reason", "h2_flood")]);
+    zero("fulcrum_requests_rejected_total", &[("reason", "abuse_ban")]);
     // labelled by the configured address
     zero("fulcrum_downstream_connections", &[("listener", "127.0.0.1:0")]);
     // one probe may have run already (interval 1h: the first is at start)

@@ -10,49 +10,85 @@ use common::h2raw::*;
 use common::process::Proc;
 use common::*;
 use std::future::Future;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Runs `attack` on fresh connections, one after another, until a good
-/// client's latency probe is done; returns the probe and every attack's end.
+/// The attacker's address: another client than the good one (127.0.0.1), as
+/// a real attacker is.
+pub const ATTACKER: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(127, 0, 0, 2));
+
+/// Attack loops run at once, each on its own connection.
+const LOOPS: usize = 8;
+
+/// Runs `attack` in [`LOOPS`] loops, each on fresh connections one after
+/// another, until a good client's latency probe is done; returns the probe
+/// and every attack connection's end, each loop's first first.
 async fn while_probing<F, Fut>(addr: SocketAddr, attack: F) -> (Vec<Duration>, Vec<Seen>)
 where
-    F: Fn(SocketAddr) -> Fut + Send + 'static,
+    F: Fn(SocketAddr) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Seen> + Send,
 {
     let stop = Arc::new(AtomicBool::new(false));
-    let stopped = stop.clone();
-    let attacker = tokio::spawn(async move {
-        let mut ends = Vec::new();
-        while !stopped.load(Ordering::SeqCst) || ends.is_empty() {
-            ends.push(attack(addr).await);
-        }
-        ends
-    });
+    let attack = Arc::new(attack);
+    let loops: Vec<_> = (0..LOOPS)
+        .map(|_| {
+            let (stopped, attack) = (stop.clone(), attack.clone());
+            tokio::spawn(async move {
+                let mut ends = Vec::new();
+                while !stopped.load(Ordering::SeqCst) || ends.is_empty() {
+                    ends.push(attack(addr).await);
+                }
+                ends
+            })
+        })
+        .collect();
     let latencies = probe(addr).await;
     stop.store(true, Ordering::SeqCst);
-    (latencies, attacker.await.unwrap())
+    let mut ends = Vec::new();
+    for l in loops {
+        ends.extend(l.await.unwrap());
+    }
+    (latencies, ends)
+}
+
+/// Whether fulcrum held an attack connection unread (its address banned):
+/// not a frame answered, not closed.
+pub fn held(end: &Seen) -> bool {
+    end.frames == 0 && !end.closed && end.goaway.is_none()
 }
 
 /// Runs `attack` on a fresh fulcrum beside a good client and checks what
 /// every flood must hold to: each attack connection was cut (GOAWAY or
-/// closed), the good client kept its latency, memory stayed bounded.
+/// closed) or, once the first cut banned the attacker's address
+/// (`limits.abuse_ban`), held unread as it was accepted; the good client
+/// kept its latency, memory stayed bounded.
 /// Returns the ends, the backend and fulcrum for the attack's own checks.
 async fn flood<F, Fut>(what: &str, limits: &str, attack: F) -> (Vec<Seen>, Backend, Proc)
 where
-    F: Fn(SocketAddr) -> Fut + Send + 'static,
+    F: Fn(SocketAddr) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Seen> + Send,
 {
     let scene = Scene::new(limits).await;
     let (attacked, ends) = while_probing(scene.lb.addr, attack).await;
     for end in &ends {
         assert!(
-            end.goaway.is_some() || end.closed,
-            "{what}: a connection was not cut: {end:?}"
+            end.goaway.is_some() || end.closed || held(end),
+            "{what}: a connection was neither cut nor held: {end:?}"
         );
     }
+    // the ban needs a cut first: some loop's first connection was served
+    assert!(
+        ends.iter().any(|e| !held(e)),
+        "{what}: no connection was served until cut"
+    );
+    let holds = ends.iter().filter(|e| held(e)).count();
+    assert_eq!(
+        rejected(&scene.lb, "abuse_ban").await,
+        holds as f64,
+        "{what}: each held connection is one fulcrum refused for the ban"
+    );
     eprintln!(
         "{what}: {} attack connections, the first ended {:?}",
         ends.len(),
@@ -62,6 +98,12 @@ where
     (ends, scene.b, scene.lb)
 }
 
+/// `fulcrum_requests_rejected_total{reason}` of `lb`.
+pub async fn rejected(lb: &Proc, reason: &str) -> f64 {
+    let metrics = send(&client(), lb.admin(), "GET", "/metrics", &[]).await.body;
+    common::prom::sample(&metrics, "fulcrum_requests_rejected_total", &[("reason", reason)]).unwrap()
+}
+
 /// Requests the backend saw whose path starts with `prefix`.
 fn reached(b: &Backend, prefix: &str) -> usize {
     b.seen().iter().filter(|r| r.uri.starts_with(prefix)).count()
@@ -69,7 +111,7 @@ fn reached(b: &Backend, prefix: &str) -> usize {
 
 /// 10,000 streams per connection, each HEADERS followed at once by RST_STREAM.
 async fn rapid_reset(addr: SocketAddr) -> Seen {
-    let mut raw = Raw::connect(addr).await;
+    let mut raw = Raw::connect_from(ATTACKER, addr).await;
     let block = get_block("/attack", &[]);
     let mut id = 1u32;
     while id < 20_000 {
@@ -99,7 +141,7 @@ async fn rapid_reset_is_cut_and_reaches_no_upstream() {
 /// One request head that never ends: CONTINUATION frames of 16 KiB each,
 /// up to 64 MiB or until fulcrum stops reading or closes.
 async fn continuation_flood(addr: SocketAddr) -> Seen {
-    let mut raw = Raw::connect(addr).await;
+    let mut raw = Raw::connect_from(ATTACKER, addr).await;
     if !raw
         .send(&frame(HEADERS, 0, 1, &get_block("/flood", &[])), Duration::from_secs(1))
         .await
@@ -123,7 +165,11 @@ async fn continuation_flood_is_cut_and_reaches_no_upstream() {
 /// SETTINGS and PING frames by the thousand, never reading an ACK: up to
 /// 64 MiB, until fulcrum closes (`h2_guard`) or stops reading.
 async fn settings_ping_flood(addr: SocketAddr) -> Seen {
-    let mut raw = Raw::connect(addr).await;
+    settings_ping_flood_on(Raw::connect_from(ATTACKER, addr).await).await
+}
+
+/// [`settings_ping_flood`] on a connection already open.
+pub async fn settings_ping_flood_on(mut raw: Raw) -> Seen {
     let mut batch = Vec::new();
     for i in 0..1000u64 {
         batch.extend(frame(SETTINGS, 0, 0, &[]));
@@ -135,7 +181,8 @@ async fn settings_ping_flood(addr: SocketAddr) -> Seen {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn settings_and_ping_floods_are_cut_with_bounded_memory() {
     let (ends, _b, lb) = flood("settings/ping flood", "", settings_ping_flood).await;
-    for end in &ends {
+    let served: Vec<_> = ends.iter().filter(|e| !super::h2::held(e)).collect();
+    for end in &served {
         assert!(end.closed, "a SETTINGS/PING flood was not cut: {end:?}");
         // cut after the burst: about a thousand ACKs, not 64 MiB's worth
         let answered = end.settings_acks + end.pings;
@@ -144,9 +191,8 @@ async fn settings_and_ping_floods_are_cut_with_bounded_memory() {
             "{answered} ACKs before the cut"
         );
     }
-    let metrics = send(&client(), lb.admin(), "GET", "/metrics", &[]).await.body;
-    let cut = common::prom::sample(&metrics, "fulcrum_requests_rejected_total", &[("reason", "h2_flood")]);
-    assert_eq!(cut, Some(ends.len() as f64), "every cut connection is counted");
+    let cut = rejected(&lb, "h2_flood").await;
+    assert_eq!(cut, served.len() as f64, "every cut connection is counted");
 }
 
 /// 50 streams of 8 MiB responses on a connection whose streams' receive

@@ -13,6 +13,7 @@ use common::*;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+mod ban;
 mod h2;
 mod http1;
 
