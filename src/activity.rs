@@ -154,6 +154,11 @@ impl Activity {
         }
     }
 
+    /// When the connection last went idle (or began), on `now_ns`'s clock.
+    pub fn idle_since_ns(&self) -> u64 {
+        self.since_ns.load(Relaxed)
+    }
+
     /// Changes of phase so far (see `watchdog`).
     pub fn phases(&self) -> u32 {
         self.phases.load(Relaxed)
@@ -219,20 +224,14 @@ impl<T> Noted<T> {
         }
     }
 
-    /// The socket.
-    pub fn get_ref(&self) -> &T {
-        &self.inner
+    /// The socket, given back.
+    pub fn into_inner(self) -> T {
+        self.inner
     }
 
     /// Whether hyper's connection ended because this socket parked it.
     pub fn parked(&self) -> bool {
         self.parked
-    }
-
-    /// A new hyper connection takes the socket back from the park.
-    pub fn unpark(&mut self) {
-        self.parked = false;
-        self.activity.unpark();
     }
 }
 

@@ -40,6 +40,8 @@ pub fn count(configured: usize) -> usize {
 /// The worker threads, or none for a single worker.
 pub struct Workers {
     handles: Vec<Handle>,
+    /// The runtime that started the workers: serves without worker threads.
+    home: Option<Handle>,
     next: AtomicUsize,
     stop: watch::Sender<bool>,
     threads: Mutex<Vec<JoinHandle<()>>>,
@@ -70,6 +72,7 @@ impl Workers {
         }
         Ok(Self {
             handles,
+            home: Handle::try_current().ok(),
             next: AtomicUsize::new(0),
             stop,
             threads: Mutex::new(threads),
@@ -93,19 +96,33 @@ impl Workers {
             tokio::spawn(serve(stream));
             return;
         }
-        let handle = &self.handles[self.next.fetch_add(1, Ordering::Relaxed) % self.handles.len()];
         match stream.into_std() {
-            Ok(stream) => {
-                handle.spawn(async move {
-                    // registers with the worker's own reactor
-                    match TcpStream::from_std(stream) {
-                        Ok(stream) => serve(stream).await,
-                        Err(e) => tracing::warn!("cannot hand a connection to a worker: {e}"),
-                    }
-                });
-            }
+            Ok(stream) => self.spawn_std(stream, serve),
             Err(e) => tracing::warn!("cannot hand a connection to a worker: {e}"),
         }
+    }
+
+    /// [`Workers::spawn`] for a socket outside tokio (a parked one), from
+    /// any thread.
+    pub fn spawn_std<F, Fut>(&self, stream: std::net::TcpStream, serve: F)
+    where
+        F: FnOnce(TcpStream) -> Fut + Send + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let handle = match self.handles.len() {
+            0 => self.home.as_ref(),
+            n => self.handles.get(self.next.fetch_add(1, Ordering::Relaxed) % n),
+        };
+        let Some(handle) = handle else {
+            return tracing::warn!("cannot serve a connection: no runtime");
+        };
+        handle.spawn(async move {
+            // registers with this runtime's own reactor
+            match TcpStream::from_std(stream) {
+                Ok(stream) => serve(stream).await,
+                Err(e) => tracing::warn!("cannot hand a connection to a worker: {e}"),
+            }
+        });
     }
 
     /// Stops the worker threads (after the drain) and waits for them.

@@ -1,6 +1,7 @@
 //! One listener's accept loop: HTTP/1.1 and h2c on the same port, every
 //! connection watched for graceful shutdown.
 
+use super::drain::Watcher;
 use super::tarpit::Tarpit;
 use super::{proxy_header, Shared};
 use crate::config::Limits;
@@ -121,8 +122,13 @@ fn serve_connection(
                 listener.is_some_and(|l| l.proxy_protocol),
             )
         };
-        let open = shared.metrics.downstream_connections.with_label_values(&[&*label]);
-        open.inc();
+        let gauge = shared.metrics.downstream_connections.with_label_values(&[&*label]);
+        gauge.inc();
+        let mut conn = Conn {
+            peer,
+            gauge,
+            _slot: slot,
+        };
         let peer = if proxy_protocol {
             // boxed: only these listeners' connections carry the header read's state
             let header = Box::pin(proxy_header::read(&mut stream, peer));
@@ -150,18 +156,48 @@ fn serve_connection(
             if let Err(Some(reason)) = peer {
                 shared.metrics.requests_rejected.with_label_values(&[reason]).inc();
             }
-            open.dec();
-            drop(slot);
             return;
         };
+        conn.peer = peer;
         match tls {
-            None => super::serve::plain(stream, peer, &shared, &limits).await,
+            None => serve_plain(stream, conn, None, shared, &limits).await,
             // boxed: a TLS connection's larger state is not carried by every
             // plain connection's task (idle memory per connection)
             Some(acceptor) => Box::pin(serve_tls(acceptor, stream, peer, &shared, &limits, &label)).await,
         }
-        open.dec();
-        drop(slot);
+    });
+}
+
+/// A served connection's accounting, given back when it drops (its end):
+/// the listener's gauge and its `max_connections` place. Parked, it waits
+/// in the lot with the socket.
+pub(super) struct Conn {
+    peer: SocketAddr,
+    gauge: prometheus::IntGauge,
+    _slot: Slot,
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        self.gauge.dec();
+    }
+}
+
+/// What the parking lot holds beside a parked socket.
+pub(super) type Parked = (Conn, Watcher);
+
+/// Serves a plain connection for a busy spell, and parks it if it goes quiet.
+async fn serve_plain(stream: TcpStream, conn: Conn, resumed: Option<Watcher>, shared: Arc<Shared>, limits: &Limits) {
+    if let Some(idle) = super::serve::plain(stream, conn.peer, &shared, limits, resumed).await {
+        shared.lot.park(idle.socket, idle.until_ns, (conn, idle.drain));
+    }
+}
+
+/// Serves a parked connection again (on the lot's thread: bytes came).
+pub(super) fn resume(shared: Arc<Shared>, socket: std::net::TcpStream, (conn, drain): Parked) {
+    shared.clone().workers.spawn_std(socket, move |stream| async move {
+        let limits = shared.state.load().config.limits.clone();
+        serve_plain(stream, conn, Some(drain), shared, &limits).await;
     });
 }
 

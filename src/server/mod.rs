@@ -15,6 +15,7 @@ mod discover;
 mod drain;
 pub mod history;
 mod listener;
+mod lot;
 mod notify;
 pub mod proxy_header;
 mod reload;
@@ -71,6 +72,8 @@ pub struct Shared {
     source: Mutex<Option<String>>,
     /// Clients cut for an HTTP/2 flood, refused at accept for a while.
     bans: ban::Bans,
+    /// Idle HTTP/1 connections between busy spells.
+    lot: lot::Lot<listener::Parked>,
 }
 
 /// Bound listeners and the first snapshot, ready to serve.
@@ -111,6 +114,15 @@ impl Server {
         let metrics = Metrics::with_shards(workers.pools());
         metrics.stamp_success();
         let resolved = discover::initial(config, &metrics).await;
+        // the lot serves woken sockets through the Shared it is part of
+        let home: Arc<std::sync::OnceLock<std::sync::Weak<Shared>>> = Arc::default();
+        let theirs = home.clone();
+        let lot = lot::Lot::start(Box::new(move |socket, parked| {
+            if let Some(shared) = theirs.get().and_then(std::sync::Weak::upgrade) {
+                listener::resume(shared, socket, parked);
+            }
+        }))
+        .map_err(ServerError::Build)?;
         let shared = Arc::new(Shared {
             state: Arc::new(ArcSwap::from_pointee(
                 Snapshot::build(config, 1, None, resolved, workers.pools()).map_err(ServerError::Build)?,
@@ -126,7 +138,9 @@ impl Server {
             reloads: history::History::default(),
             source: Mutex::new(source),
             bans: ban::Bans::default(),
+            lot,
         });
+        let _ = home.set(Arc::downgrade(&shared));
         Ok(Self { shared, pending, admin })
     }
 

@@ -198,6 +198,8 @@ pub async fn drain(shared: &Arc<Shared>) -> bool {
         let _ = r.task.await;
     }
     drop(running);
+    // parked connections have nothing in flight: closed now
+    shared.lot.close();
     let Some(graceful) = shared.graceful.lock().expect("graceful lock").take() else {
         return true;
     };

@@ -48,10 +48,31 @@ fn watcher(shared: &Shared) -> Option<Watcher> {
         .map(|d| d.watcher())
 }
 
-/// Serves a plain TCP connection: HTTP/1 (parked when idle) or h2c.
-pub async fn plain(stream: TcpStream, peer: SocketAddr, shared: &Arc<Shared>, limits: &Limits) {
-    let Some(mut drain) = watcher(shared) else {
-        return;
+/// An HTTP/1 connection between busy spells, for the parking lot: its
+/// socket out of tokio, when its idle time is up, its place in the drain.
+pub struct Idle {
+    pub socket: std::net::TcpStream,
+    pub until_ns: u64,
+    pub drain: Watcher,
+}
+
+/// Serves a plain TCP connection, HTTP/1 or h2c, for one busy spell: the
+/// HTTP/1 connection that goes quiet comes back to be parked; `resumed`
+/// (its drain watcher) when it comes from the lot, so never h2c.
+pub async fn plain(
+    stream: TcpStream,
+    peer: SocketAddr,
+    shared: &Arc<Shared>,
+    limits: &Limits,
+    resumed: Option<Watcher>,
+) -> Option<Idle> {
+    let from_lot = resumed.is_some();
+    if from_lot {
+        tracing::trace!("connection from {peer} unparked");
+    }
+    let mut drain = match resumed {
+        Some(watcher) => watcher,
+        None => watcher(shared)?,
     };
     let activity = Activity::new();
     let dog = Watchdog::new(
@@ -65,68 +86,61 @@ pub async fn plain(stream: TcpStream, peer: SocketAddr, shared: &Arc<Shared>, li
     // nothing is due but the head deadline until bytes come
     let peeked = tokio::select! {
         peeked = stream.peek(&mut first) => peeked,
-        Alarm::Expired(why) = &mut dog => return report(why, peer, shared, limits),
-        () = drain.told() => return,
+        Alarm::Expired(why) = &mut dog => return reported(why, peer, shared, limits),
+        () = drain.told() => return None,
     };
     match peeked {
-        Ok(n) if n > 0 && !FrameGuard::may_be_h2(&first[..n]) => {}
-        Ok(0) | Err(_) => return,
+        Ok(n) if n > 0 && (from_lot || !FrameGuard::may_be_h2(&first[..n])) => {}
+        Ok(0) | Err(_) => return None,
         // the HTTP/2 preface, or the start of it: hyper-util's sniff decides
         Ok(_) => {
             dog.as_mut().never_park();
-            return Box::pin(auto_conn(stream, peer, shared, limits, false, activity, dog, drain)).await;
+            Box::pin(auto_conn(stream, peer, shared, limits, false, activity, dog, drain)).await;
+            return None;
         }
     }
-    // HTTP/1, one hyper connection per busy spell; inline here so that the
-    // task holds the connection's parts once
     let service = ProxyService::new(shared.state.clone(), shared.metrics.clone(), peer).with_activity(activity.clone());
-    let mut noted = Noted::new(stream, activity.clone());
-    loop {
-        let io = TokioIo::new(noted);
-        // boxed: parked, the task holds none of hyper's state
-        let mut conn = Box::new(
-            http1_builder(limits)
-                .serve_connection(io, TowerToHyperService::new(service.clone()))
-                .with_upgrades(),
-        );
-        if drain.draining() {
-            Pin::new(&mut *conn).graceful_shutdown();
-        }
-        let served = loop {
-            tokio::select! {
-                biased;
-                served = &mut *conn => break served,
-                alarm = &mut dog => match alarm {
-                    Alarm::Park => activity.park(),
-                    Alarm::Expired(why) => return report(why, peer, shared, limits),
-                },
-                () = drain.told() => Pin::new(&mut *conn).graceful_shutdown(),
-            }
-        };
-        if let Err(e) = served {
-            return failed(&e, peer, shared);
-        }
-        // the rest of `parts` (hyper's read buffer, the service) drops with
-        // the arm; None: upgraded, the tunnel has the socket
-        let (io, unread) = match conn.into_parts() {
-            Some(parts) => (parts.io, !parts.read_buf.is_empty()),
-            None => return,
-        };
-        noted = io.into_inner();
-        if !noted.parked() || unread || drain.draining() {
-            return;
-        }
-        super::trim::parked();
-        tracing::trace!("connection from {peer} parked");
-        // parked: no Park alarm comes until `unpark`
-        tokio::select! {
-            ready = noted.get_ref().readable() => if ready.is_err() { return },
-            Alarm::Expired(why) = &mut dog => return report(why, peer, shared, limits),
-            () = drain.told() => return,
-        }
-        noted.unpark();
-        tracing::trace!("connection from {peer} unparked");
+    let io = TokioIo::new(Noted::new(stream, activity.clone()));
+    // boxed: the spell's future stays small to spawn
+    let mut conn = Box::new(
+        http1_builder(limits)
+            .serve_connection(io, TowerToHyperService::new(service))
+            .with_upgrades(),
+    );
+    if drain.draining() {
+        Pin::new(&mut *conn).graceful_shutdown();
     }
+    let served = loop {
+        tokio::select! {
+            biased;
+            served = &mut *conn => break served,
+            alarm = &mut dog => match alarm {
+                Alarm::Park => activity.park(),
+                Alarm::Expired(why) => return reported(why, peer, shared, limits),
+            },
+            () = drain.told() => Pin::new(&mut *conn).graceful_shutdown(),
+        }
+    };
+    if let Err(e) = served {
+        failed(&e, peer, shared);
+        return None;
+    }
+    // the rest of `parts` (hyper's read buffer, the service) drops with the
+    // arm; None: upgraded, the tunnel has the socket
+    let (io, unread) = conn.into_parts().map(|parts| (parts.io, !parts.read_buf.is_empty()))?;
+    let noted = io.into_inner();
+    if !noted.parked() || unread || drain.draining() {
+        return None;
+    }
+    super::trim::parked();
+    let until_ns = activity.idle_since_ns() + limits.idle_timeout.as_nanos() as u64;
+    let socket = noted.into_inner().into_std().ok()?;
+    tracing::trace!("connection from {peer} parked");
+    Some(Idle {
+        socket,
+        until_ns,
+        drain,
+    })
 }
 
 /// Serves a decrypted TLS connection (HTTP/1.1 or HTTP/2 by its bytes).
@@ -240,6 +254,12 @@ fn report(why: Expired, peer: SocketAddr, shared: &Shared, limits: &Limits) {
         }
         Expired::Idle => tracing::debug!("connection from {peer}: idle for {:?}, closed", limits.idle_timeout),
     }
+}
+
+/// [`report`], for a spell that leaves nothing to park.
+fn reported(why: Expired, peer: SocketAddr, shared: &Shared, limits: &Limits) -> Option<Idle> {
+    report(why, peer, shared, limits);
+    None
 }
 
 /// Logs a connection that ended in an error, counting requests hyper refused
