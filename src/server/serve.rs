@@ -5,11 +5,12 @@
 //! is served by hyper's own HTTP/1 connection and *parked* between requests:
 //! after [`PARK_AFTER`] with nothing in flight, the socket shows hyper a clean
 //! end of stream (see `activity::Noted`), hyper flushes and finishes, and
-//! fulcrum takes the socket back and waits on its readiness holding no
-//! buffer; the next bytes get a fresh hyper connection. An idle keep-alive
-//! connection then costs its socket and a few words instead of hyper's read
-//! and write buffers (16 KiB and more). h2c and TLS connections are served by
-//! hyper-util's auto connection, as before.
+//! fulcrum takes the socket back and hands it, out of tokio, to the parking
+//! lot (`lot`); the task ends. The next bytes get a fresh hyper connection
+//! on a worker. An idle keep-alive connection then costs its socket and a
+//! slab entry instead of hyper's read and write buffers (16 KiB and more)
+//! and its task. h2c and TLS connections are served by hyper-util's auto
+//! connection, as before.
 
 use super::drain::Watcher;
 use super::Shared;
