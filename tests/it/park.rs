@@ -218,7 +218,7 @@ async fn shutdown_closes_parked_connections_without_waiting() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_thousand_parked_connections_cost_a_few_kib_each_and_all_wake_at_once() {
+async fn two_thousand_parked_connections_cost_under_2_kib_each_and_all_wake_at_once() {
     let b = spawn_backend("b").await;
     let lb = spawn("", &b);
     let n = 2_000;
@@ -241,8 +241,10 @@ async fn two_thousand_parked_connections_cost_a_few_kib_each_and_all_wake_at_onc
         per_conn = per_conn.min(lb.status_kib("VmRSS").saturating_sub(before) as f64 / n as f64);
     }
     eprintln!("{n} parked connections: {per_conn:.2} KiB each");
-    // hyper's connection kept 17.5 KiB each before parking existed
-    assert!(per_conn < 6.0, "{per_conn:.2} KiB per parked connection");
+    // #19's bound. Hyper's connection kept 17.5 KiB each before parking
+    // existed, the connection's task parked with it 3-4.5 (debug build);
+    // in the lot, 0.8 here
+    assert!(per_conn < 2.0, "{per_conn:.2} KiB per parked connection");
     // all wake at once: one write each, then every answer
     for s in &mut conns {
         s.write_all(GET).await.unwrap();
