@@ -30,6 +30,10 @@ const WAKE: Token = Token(usize::MAX);
 /// Socket events taken per `epoll_wait`.
 const EVENTS: usize = 1024;
 
+/// Deadlines of resumed sockets kept beyond twice the parked ones before
+/// they are swept.
+const STALE_SLACK: usize = 1024;
+
 /// What a parked socket is handed back with.
 pub type Resume<T> = Box<dyn Fn(std::net::TcpStream, T) + Send>;
 
@@ -85,6 +89,16 @@ impl<T: Send + 'static> Lot<T> {
     /// Drops every parked socket, and every one parked from now on.
     pub fn close(&self) {
         self.inbox.lock().expect("lot lock").closed = true;
+        let _ = self.waker.wake();
+    }
+}
+
+impl<T> Drop for Lot<T> {
+    /// The thread ends with the lot (a server dropped without a drain).
+    fn drop(&mut self) {
+        if let Ok(mut inbox) = self.inbox.lock() {
+            inbox.closed = true;
+        }
         let _ = self.waker.wake();
     }
 }
@@ -148,6 +162,12 @@ fn run<T>(mut poll: Poll, inbox: &Mutex<Inbox<T>>, resume: &Resume<T>) {
                 let mut spot = spots.remove(key);
                 let _ = poll.registry().deregister(&mut spot.socket);
             }
+        }
+        // a resumed socket's deadline stays until it falls due: with many
+        // short parks, drop them before they outnumber the live ones
+        if deadlines.len() > 2 * spots.len() + STALE_SLACK {
+            deadlines
+                .retain(|Reverse((_, key, generation))| spots.get(*key).is_some_and(|s| s.generation == *generation));
         }
     }
 }
