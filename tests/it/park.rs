@@ -24,8 +24,13 @@ fn yaml(limits: &str, b: &Backend) -> String {
 
 /// fulcrum with its park and unpark lines logged.
 fn spawn(limits: &str, b: &Backend) -> Proc {
+    spawn_top("", limits, b)
+}
+
+/// [`spawn`] with `top` (top-level keys, e.g. `workers: 1\n`) first.
+fn spawn_top(top: &str, limits: &str, b: &Backend) -> Proc {
     spawn_proc_env(
-        &yaml(limits, b),
+        &format!("{top}{}", yaml(limits, b)),
         &[("RUST_LOG", OsStr::new("info,fulcrum::server::serve=trace"))],
     )
 }
@@ -90,22 +95,27 @@ async fn served(addr: std::net::SocketAddr) -> TcpStream {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn idle_connections_park_and_their_next_requests_are_served() {
-    let b = spawn_backend("b").await;
-    let lb = spawn("", &b);
-    let mut conns = Vec::new();
-    for _ in 0..20 {
-        let s = served(lb.addr).await;
-        conns.push(s);
+    // one worker per core (the default: the lot hands sockets to worker
+    // threads), and one worker (back to the accepting runtime)
+    for (round, top) in ["", "workers: 1\n"].into_iter().enumerate() {
+        let b = spawn_backend("b").await;
+        let lb = spawn_top(top, "", &b);
+        let mut conns = Vec::new();
+        for _ in 0..20 {
+            let s = served(lb.addr).await;
+            conns.push(s);
+        }
+        eventually(Duration::from_secs(10), || (parks(&lb) >= 20).then_some(())).await;
+        for s in &mut conns {
+            s.write_all(GET).await.unwrap();
+            let r = response(s, &mut Vec::new()).await;
+            assert!(r.starts_with("HTTP/1.1 200"), "round {round}: {r}");
+        }
+        assert_eq!(unparks(&lb), 20, "round {round}");
+        // and they park again
+        eventually(Duration::from_secs(10), || (parks(&lb) >= 40).then_some(())).await;
+        assert_eq!(b.traffic(), 40, "round {round}");
     }
-    eventually(Duration::from_secs(10), || (parks(&lb) >= 20).then_some(())).await;
-    for s in &mut conns {
-        s.write_all(GET).await.unwrap();
-        assert!(response(s, &mut Vec::new()).await.starts_with("HTTP/1.1 200"));
-    }
-    assert_eq!(unparks(&lb), 20);
-    // and they park again
-    eventually(Duration::from_secs(10), || (parks(&lb) >= 40).then_some(())).await;
-    assert_eq!(b.traffic(), 40);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
