@@ -49,9 +49,11 @@ struct Inbox<T> {
 }
 
 /// One parked socket: its payload, and the generation its deadline names.
+/// The payload is declared (so dropped) first: its accounting is given
+/// back before the client sees the close.
 struct Spot<T> {
-    socket: TcpStream,
     payload: T,
+    socket: TcpStream,
     generation: u64,
 }
 

@@ -194,15 +194,22 @@ async fn a_byte_trickled_to_a_parked_connection_is_cut_at_the_head_timeout() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_parked_connection_still_closes_at_the_idle_timeout() {
     let b = spawn_backend("b").await;
-    let lb = spawn("idle_timeout: 1s", &b);
+    let lb = spawn_top("admin: { address: \"127.0.0.1:0\" }\n", "idle_timeout: 1s", &b);
+    let open = || async {
+        let text = send(&client(), lb.admin(), "GET", "/metrics", &[]).await.body;
+        crate::common::prom::sample(&text, "fulcrum_downstream_connections", &[("listener", "127.0.0.1:0")])
+    };
     let mut s = served(lb.addr).await;
     let start = std::time::Instant::now();
+    eventually(Duration::from_secs(5), || (parks(&lb) == 1).then_some(())).await;
+    assert_eq!(open().await, Some(1.0), "a parked connection is still open");
     assert!(closed_within(&mut s, Duration::from_secs(15)).await);
     assert!(
         start.elapsed() >= Duration::from_millis(900),
         "closed before idle_timeout"
     );
     assert_eq!(parks(&lb), 1, "closed without having parked first");
+    assert_eq!(open().await, Some(0.0), "closed in the lot, counted closed");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
