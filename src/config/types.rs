@@ -300,8 +300,8 @@ pub struct Limits {
     pub max_body_bytes: u64,
     /// Per listener; beyond it new connections wait in the backlog.
     pub max_connections: usize,
-    /// A client cut for an HTTP/2 flood has its new connections closed at
-    /// accept for this long (zero: never); see `server::ban`.
+    /// A client cut for an HTTP/2 flood has its new connections held unread
+    /// for this long, then closed (zero: never); see `server::ban`.
     pub abuse_ban: Duration,
 }
 

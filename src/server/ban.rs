@@ -1,13 +1,15 @@
 //! Abuse bans: a client whose HTTP/2 connection was cut for a flood (the
 //! control-frame guard, or the `h2` crate's own GOAWAY `ENHANCE_YOUR_CALM`
-//! for Rapid Reset and CONTINUATION floods) has its new connections closed
-//! as they are accepted, for `limits.abuse_ban`.
+//! for Rapid Reset and CONTINUATION floods) has its new connections held
+//! unread as they are accepted (`tarpit`), for `limits.abuse_ban`.
 //!
 //! Cutting a flooding connection is not enough on its own: the attacker
 //! reconnects at once, and every new connection is accepted, handed to a
 //! worker, handshaken and parsed until it is cut again, so the floods kept a
 //! worker busy and a good client's p99 on it went from under 1 ms to 4-7 ms.
-//! A banned address costs an accept and a close, on the accepting thread.
+//! A banned address's connection costs an accept and a place in the tarpit,
+//! on the accepting thread (behind a PROXY header, the header read and a
+//! close on its worker).
 //!
 //! The address is the client's own: after a PROXY header, the source it
 //! names; addresses in `trusted_proxies` (a CDN or balancer in front, whose

@@ -76,7 +76,7 @@ impl<T: Send + 'static> Lot<T> {
     /// Parks `socket` until bytes come or `until_ns` (on `now_ns`'s clock);
     /// after [`Lot::close`] it is dropped at once.
     pub fn park(&self, socket: std::net::TcpStream, until_ns: u64, payload: T) {
-        let mut inbox = self.inbox.lock().expect("lot lock");
+        let mut inbox = self.inbox.lock().unwrap_or_else(|e| e.into_inner());
         if inbox.closed {
             return;
         }
@@ -87,10 +87,12 @@ impl<T: Send + 'static> Lot<T> {
             let _ = self.waker.wake();
         }
     }
+}
 
+impl<T> Lot<T> {
     /// Drops every parked socket, and every one parked from now on.
     pub fn close(&self) {
-        self.inbox.lock().expect("lot lock").closed = true;
+        shut(&self.inbox);
         let _ = self.waker.wake();
     }
 }
@@ -98,11 +100,19 @@ impl<T: Send + 'static> Lot<T> {
 impl<T> Drop for Lot<T> {
     /// The thread ends with the lot (a server dropped without a drain).
     fn drop(&mut self) {
-        if let Ok(mut inbox) = self.inbox.lock() {
-            inbox.closed = true;
-        }
-        let _ = self.waker.wake();
+        self.close();
     }
+}
+
+/// Marks the inbox closed and drops (closes) what waits in it: later parks
+/// are dropped, not queued.
+fn shut<T>(inbox: &Mutex<Inbox<T>>) {
+    let waiting = {
+        let mut inbox = inbox.lock().unwrap_or_else(|e| e.into_inner());
+        inbox.closed = true;
+        std::mem::take(&mut inbox.parks)
+    };
+    drop(waiting);
 }
 
 fn run<T>(mut poll: Poll, inbox: &Mutex<Inbox<T>>, resume: &Resume<T>) {
@@ -116,7 +126,10 @@ fn run<T>(mut poll: Poll, inbox: &Mutex<Inbox<T>>, resume: &Resume<T>) {
             .map(|Reverse((until, _, _))| Duration::from_nanos(until.saturating_sub(now_ns())));
         if let Err(e) = poll.poll(&mut events, timeout) {
             if e.kind() != std::io::ErrorKind::Interrupted {
-                tracing::error!("parking lot: {e}; its connections are closed");
+                tracing::error!("parking lot: {e}; its connections are closed, and later ones are not parked");
+                // else parks would queue for a thread that is gone, holding
+                // their max_connections places for ever
+                shut(inbox);
                 return;
             }
         }
@@ -131,7 +144,7 @@ fn run<T>(mut poll: Poll, inbox: &Mutex<Inbox<T>>, resume: &Resume<T>) {
         }
         // new parks (every wake-up: the waker's event may share a batch)
         let (parks, closed) = {
-            let mut inbox = inbox.lock().expect("lot lock");
+            let mut inbox = inbox.lock().unwrap_or_else(|e| e.into_inner());
             (std::mem::take(&mut inbox.parks), inbox.closed)
         };
         if closed {
@@ -155,12 +168,12 @@ fn run<T>(mut poll: Poll, inbox: &Mutex<Inbox<T>>, resume: &Resume<T>) {
             deadlines.push(Reverse((until, key, generation)));
         }
         let now = now_ns();
-        while let Some(&Reverse((until, key, generation))) = deadlines.peek() {
+        while let Some(&Reverse((until, key, of))) = deadlines.peek() {
             if until > now {
                 break;
             }
             deadlines.pop();
-            if spots.get(key).is_some_and(|s| s.generation == generation) {
+            if spots.get(key).is_some_and(|s| s.generation == of) {
                 let mut spot = spots.remove(key);
                 let _ = poll.registry().deregister(&mut spot.socket);
             }
@@ -168,8 +181,7 @@ fn run<T>(mut poll: Poll, inbox: &Mutex<Inbox<T>>, resume: &Resume<T>) {
         // a resumed socket's deadline stays until it falls due: with many
         // short parks, drop them before they outnumber the live ones
         if deadlines.len() > 2 * spots.len() + STALE_SLACK {
-            deadlines
-                .retain(|Reverse((_, key, generation))| spots.get(*key).is_some_and(|s| s.generation == *generation));
+            deadlines.retain(|Reverse((_, key, of))| spots.get(*key).is_some_and(|s| s.generation == *of));
         }
     }
 }

@@ -31,7 +31,8 @@ use tokio::net::TcpStream;
 
 /// Quiet time after a response before an HTTP/1 connection gives back
 /// hyper's buffers. Back-to-back keep-alive requests never wait this long,
-/// so they never pay the park (a new hyper connection, about 1 µs).
+/// so they never pay the park (the hand-off to the lot and back, a task
+/// and a new hyper connection).
 pub const PARK_AFTER: Duration = Duration::from_millis(200);
 
 /// hyper's own limit on header lines; setting it explicitly takes a slower
