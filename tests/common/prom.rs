@@ -19,6 +19,13 @@ pub fn sample(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
     })
 }
 
+/// The sample `name` with exactly `labels` from the admin `/metrics` at
+/// `admin`, None when absent.
+pub async fn scraped(admin: std::net::SocketAddr, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    let text = super::send(&super::client(), admin, "GET", "/metrics", &[]).await.body;
+    sample(&text, name, labels)
+}
+
 /// Sum of every sample of `name`.
 pub fn sum(text: &str, name: &str) -> f64 {
     text.lines()

@@ -195,9 +195,12 @@ async fn a_byte_trickled_to_a_parked_connection_is_cut_at_the_head_timeout() {
 async fn a_parked_connection_still_closes_at_the_idle_timeout() {
     let b = spawn_backend("b").await;
     let lb = spawn_top("admin: { address: \"127.0.0.1:0\" }\n", "idle_timeout: 1s", &b);
-    let open = || async {
-        let text = send(&client(), lb.admin(), "GET", "/metrics", &[]).await.body;
-        crate::common::prom::sample(&text, "fulcrum_downstream_connections", &[("listener", "127.0.0.1:0")])
+    let open = || {
+        common::prom::scraped(
+            lb.admin(),
+            "fulcrum_downstream_connections",
+            &[("listener", "127.0.0.1:0")],
+        )
     };
     let mut s = served(lb.addr).await;
     let start = std::time::Instant::now();

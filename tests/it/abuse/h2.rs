@@ -147,8 +147,9 @@ where
 
 /// `fulcrum_requests_rejected_total{reason}` of `lb`.
 pub async fn rejected(lb: &Proc, reason: &str) -> f64 {
-    let metrics = send(&client(), lb.admin(), "GET", "/metrics", &[]).await.body;
-    common::prom::sample(&metrics, "fulcrum_requests_rejected_total", &[("reason", reason)]).unwrap()
+    common::prom::scraped(lb.admin(), "fulcrum_requests_rejected_total", &[("reason", reason)])
+        .await
+        .unwrap()
 }
 
 /// Requests the backend saw whose path starts with `prefix`.
@@ -207,7 +208,7 @@ pub async fn settings_ping_flood_on(mut raw: Raw) -> Seen {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn settings_and_ping_floods_are_cut_with_bounded_memory() {
     let (ends, _b, lb) = flood("settings/ping flood", "", settings_ping_flood).await;
-    let served: Vec<_> = ends.iter().filter(|e| !super::h2::held(e)).collect();
+    let served: Vec<_> = ends.iter().filter(|e| !held(e)).collect();
     for end in &served {
         assert!(end.closed, "a SETTINGS/PING flood was not cut: {end:?}");
         // cut after the burst: about a thousand ACKs, not 64 MiB's worth

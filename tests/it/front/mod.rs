@@ -17,10 +17,7 @@ use std::net::SocketAddr;
 
 /// One series of the admin `/metrics`, 0 when absent.
 pub async fn metric(admin: SocketAddr, name: &str, labels: &[(&str, &str)]) -> f64 {
-    let text = common::send(&common::client(), admin, "GET", "/metrics", &[])
-        .await
-        .body;
-    common::prom::sample(&text, name, labels).unwrap_or(0.0)
+    common::prom::scraped(admin, name, labels).await.unwrap_or(0.0)
 }
 
 /// The `X-Forwarded-For` the backend saw on its last request.
