@@ -17,21 +17,76 @@ impl Stats {
     }
 }
 
-/// RSS (KiB) and open file descriptors of a process, the median of a few
-/// readings a moment apart (one reading can catch a burst).
-async fn sample(pid: u32) -> Option<(u64, u64)> {
-    let mut rss = Vec::new();
-    let mut fds = Vec::new();
+/// What the soak reads of the fulcrum process at a pause.
+#[derive(Clone, Copy)]
+pub struct Figures {
+    /// resident memory, KiB
+    pub rss: u64,
+    /// open file descriptors, all kinds
+    pub fds: u64,
+    /// of those, established TCP connections: pooled upstream connections
+    /// and clients' kept-alive ones, which come and go with the peers
+    /// (a backend killed, a client pool's size); a descriptor fulcrum
+    /// failed to close shows up in the rest (CLOSE_WAIT, a pipe, a file)
+    pub conns: u64,
+}
+
+impl Figures {
+    /// Descriptors that are not established connections.
+    pub fn rest(&self) -> u64 {
+        self.fds - self.conns
+    }
+}
+
+/// Socket inodes of established TCP connections, from the kernel's tables.
+fn established() -> std::collections::HashSet<String> {
+    let mut set = std::collections::HashSet::new();
+    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        let text = std::fs::read_to_string(table).unwrap_or_default();
+        for line in text.lines().skip(1) {
+            let cols: Vec<&str> = line.split_whitespace().collect();
+            // columns: sl local remote st ... inode (10th)
+            if cols.len() > 9 && cols[3] == "01" {
+                set.insert(cols[9].to_string());
+            }
+        }
+    }
+    set
+}
+
+/// One reading of `pid`'s figures.
+fn read(pid: u32) -> Option<Figures> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS"))?;
+    let rss = line.split_whitespace().nth(1)?.parse::<u64>().ok()?;
+    let live = established();
+    let (mut fds, mut conns) = (0, 0);
+    for entry in std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?.flatten() {
+        fds += 1;
+        let target = std::fs::read_link(entry.path()).unwrap_or_default();
+        let target = target.to_string_lossy();
+        if let Some(inode) = target.strip_prefix("socket:[").and_then(|t| t.strip_suffix(']')) {
+            conns += u64::from(live.contains(inode));
+        }
+    }
+    Some(Figures { rss, fds, conns })
+}
+
+/// The median of a few readings a moment apart, by each figure (one
+/// reading can catch a burst).
+async fn sample(pid: u32) -> Option<Figures> {
+    let mut all = Vec::new();
     for _ in 0..5 {
-        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-        let line = status.lines().find(|l| l.starts_with("VmRSS"))?;
-        rss.push(line.split_whitespace().nth(1)?.parse::<u64>().ok()?);
-        fds.push(std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?.count() as u64);
+        all.push(read(pid)?);
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
-    rss.sort();
-    fds.sort();
-    Some((rss[2], fds[2]))
+    let median = |f: fn(&Figures) -> u64| {
+        let mut v: Vec<u64> = all.iter().map(f).collect();
+        v.sort();
+        v[2]
+    };
+    let (rss, fds, rest) = (median(|f| f.rss), median(|f| f.fds), median(|f| f.rest()));
+    Some(Figures { rss, fds, conns: fds.saturating_sub(rest) })
 }
 
 /// Holds the good clients still while fulcrum's figures are read, so the
@@ -70,7 +125,7 @@ impl Pause {
 
     /// Holds the clients and reads `pid`'s figures once every request under
     /// way has ended (or 10 s passed), a moment later.
-    pub async fn sample(&self, pid: u32) -> Option<(u64, u64)> {
+    pub async fn sample(&self, pid: u32) -> Option<Figures> {
         use std::sync::atomic::Ordering::SeqCst;
         self.held.store(true, SeqCst);
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
