@@ -299,14 +299,16 @@ impl<T: AsyncRead + Unpin> AsyncRead for Noted<T> {
                 self.activity.unpark();
             }
         }
-        if buf.filled().len() > before && (self.first_read || self.h2.is_some()) {
+        // bytes that may begin a request head (over HTTP/2, a HEADERS frame)
+        let mut head = buf.filled().len() > before;
+        if head && (self.first_read || self.h2.is_some()) {
             let this = &mut *self;
             let read = &buf.filled()[before..];
             if std::mem::take(&mut this.first_read) && FrameGuard::may_be_h2(read) {
                 this.h2 = Some(Box::default());
             }
             if let Some(guard) = &mut this.h2 {
-                guard
+                head = guard
                     .feed(read)
                     .map_err(|flood| io::Error::new(io::ErrorKind::InvalidData, flood))?;
                 if !guard.on() {
@@ -314,7 +316,7 @@ impl<T: AsyncRead + Unpin> AsyncRead for Noted<T> {
                 }
             }
         }
-        if buf.filled().len() > before && self.activity.in_flight.load(Relaxed) == 0 {
+        if head && self.activity.in_flight.load(Relaxed) == 0 {
             self.activity.head_bytes();
             let this = &mut *self;
             if this.activity.upgraded.load(Relaxed) {

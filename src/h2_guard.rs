@@ -28,6 +28,7 @@ pub const PREFACE: &[u8; 24] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 const SETTINGS: u8 = 0x4;
 const PING: u8 = 0x6;
 const PRIORITY: u8 = 0x2;
+const HEADERS: u8 = 0x1;
 const ACK: u8 = 0x1;
 
 /// The error a flooding connection's read fails with.
@@ -80,15 +81,20 @@ impl FrameGuard {
         !self.off
     }
 
-    /// Walks bytes read from the client (the preface first).
-    pub fn feed(&mut self, mut bytes: &[u8]) -> Result<(), Flood> {
+    /// Walks bytes read from the client (the preface first). Ok(true) when
+    /// they may begin a request: they hold preface bytes or a HEADERS
+    /// frame's header, or were not HTTP/2 after all. A client's PING,
+    /// SETTINGS ACK or WINDOW_UPDATE on an idle connection begins none, so
+    /// it leaves the connection idle (not timed as a head being read).
+    pub fn feed(&mut self, mut bytes: &[u8]) -> Result<bool, Flood> {
         let n = self.preface.min(bytes.len());
         let at = PREFACE.len() - self.preface;
         if self.off || bytes[..n] != PREFACE[at..at + n] {
             self.off = true;
-            return Ok(());
+            return Ok(true);
         }
         self.preface -= n;
+        let mut head = n > 0;
         bytes = &bytes[n..];
         while !bytes.is_empty() {
             if self.payload > 0 {
@@ -109,9 +115,10 @@ impl FrameGuard {
                 if control {
                     self.charge()?;
                 }
+                head |= h[3] == HEADERS;
             }
         }
-        Ok(())
+        Ok(head)
     }
 
     /// Takes one token, refilling by the time passed when none is left.
@@ -176,6 +183,33 @@ mod tests {
         for _ in 0..2 * BURST {
             g.feed(&frame(PING, 0, 8)).unwrap();
         }
+    }
+
+    #[test]
+    fn only_a_headers_frame_begins_a_request_however_the_bytes_are_split() {
+        let mut g = FrameGuard::default();
+        assert!(g.feed(PREFACE).unwrap(), "the preface opens the first request's wait");
+        for control in [
+            frame(PING, 0, 8),
+            frame(SETTINGS, ACK, 0),
+            frame(0x8, 0, 4),
+            frame(0x0, 0, 300),
+        ] {
+            assert!(!g.feed(&control).unwrap());
+        }
+        let mut stream = frame(PING, 0, 8);
+        stream.extend(frame(HEADERS, 0x4, 30));
+        for chunk in [1, 5, 9, 100] {
+            let mut g = FrameGuard::default();
+            g.feed(PREFACE).unwrap();
+            let begun: Vec<bool> = stream.chunks(chunk).map(|piece| g.feed(piece).unwrap()).collect();
+            // the piece that completes the HEADERS frame's 9-byte header, and only it
+            assert_eq!(begun.iter().filter(|b| **b).count(), 1, "chunks of {chunk}");
+            assert!(begun[25 / chunk], "chunks of {chunk}"); // its last header byte is at 25
+        }
+        // bytes that turn out not to be HTTP/2 are a head as before
+        let mut g = FrameGuard::default();
+        assert!(g.feed(b"GET / HTTP/1.1\r\n").unwrap());
     }
 
     #[test]

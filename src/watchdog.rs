@@ -1,6 +1,7 @@
 //! One timer per connection for all its deadlines: the head
-//! (`header_read_timeout`), idleness (`idle_timeout`) and, for parked HTTP/1
-//! connections, the quiet time before a park. The deadlines come from the
+//! (`header_read_timeout`), idleness (`idle_timeout`) and the quiet time
+//! before a park (HTTP/1) or, in quiet-only mode, before an HTTP/2
+//! connection is polled once more so that it gives its buffers back. The deadlines come from the
 //! connection's [`Activity`]; they are worked out again when the timer fires
 //! or the activity changes phase (a head begins, the last request ends), so
 //! polling the watchdog alongside the connection costs one atomic load and
@@ -22,6 +23,11 @@ pin_project! {
         head: Duration,
         idle: Duration,
         park_after: Option<Duration>,
+        // quiet-only: the quiet alarm is raised once per quiet spell and
+        // nothing is parked
+        quiet_only: bool,
+        // the phase whose quiet spell was already alarmed (quiet-only)
+        hushed: Option<u32>,
         // the activity's phase count when the deadline was last worked out
         phases: u32,
         #[pin]
@@ -37,6 +43,8 @@ impl Watchdog {
             head,
             idle,
             park_after,
+            quiet_only: false,
+            hushed: None,
             phases: 0,
             sleep: tokio::time::sleep_until(Instant::now()),
         }
@@ -44,9 +52,12 @@ impl Watchdog {
 }
 
 impl Watchdog {
-    /// From now on the connection is never parked (it is not HTTP/1).
-    pub fn never_park(self: Pin<&mut Self>) {
-        *self.project().park_after = None;
+    /// From now on the connection is never parked (it is not HTTP/1): each
+    /// quiet spell raises [`Alarm::Park`] once, and the connection's owner
+    /// only polls the connection again (the patched `h2` then gives its
+    /// buffers back, see `vendor/h2/FULCRUM.md`).
+    pub fn quiet_only(self: Pin<&mut Self>) {
+        *self.project().quiet_only = true;
     }
 }
 
@@ -56,13 +67,15 @@ impl Future for Watchdog {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Alarm> {
         let mut this = self.project();
         let phases = this.activity.phases();
+        // a quiet spell already alarmed is not alarmed again
+        let park_after = this.park_after.filter(|_| *this.hushed != Some(phases));
         if phases != *this.phases {
             // polled beside the connection, so right after the change; a
             // later deadline waits for the timer (which then works it out
             // again), so the timer is only moved when the new one is earlier:
             // most requests move nothing
             *this.phases = phases;
-            let due = match this.activity.next(*this.head, *this.idle, *this.park_after) {
+            let due = match this.activity.next(*this.head, *this.idle, park_after) {
                 Ok(left) => Instant::now() + left,
                 Err(_) => Instant::now(),
             };
@@ -72,10 +85,14 @@ impl Future for Watchdog {
         }
         loop {
             std::task::ready!(this.sleep.as_mut().poll(cx));
-            match this.activity.next(*this.head, *this.idle, *this.park_after) {
+            match this.activity.next(*this.head, *this.idle, park_after) {
                 Ok(left) => this.sleep.as_mut().reset(Instant::now() + left),
                 Err(alarm) => {
-                    // looked at again on the next poll (the park flag is set by then)
+                    // looked at again on the next poll (the park flag is set
+                    // by then, or the spell hushed)
+                    if *this.quiet_only && alarm == Alarm::Park {
+                        *this.hushed = Some(phases);
+                    }
                     this.sleep.as_mut().reset(Instant::now());
                     return Poll::Ready(alarm);
                 }
@@ -147,5 +164,22 @@ mod tests {
         let dog = Watchdog::new(activity, HEAD, IDLE, Some(PARK));
         assert!(tokio::time::timeout(IDLE * 2, dog).await.is_err());
         drop(busy);
+    }
+
+    #[tokio::test]
+    async fn quiet_only_alarms_each_quiet_spell_once_and_never_parks() {
+        let activity = Activity::new();
+        let mut dog = std::pin::pin!(Watchdog::new(activity.clone(), HEAD, IDLE, Some(PARK)));
+        dog.as_mut().quiet_only();
+        for _ in 0..2 {
+            drop(activity.begin());
+            let ended = Instant::now();
+            assert_eq!(next(dog.as_mut()).await, Alarm::Park);
+            assert!(ended.elapsed() >= PARK);
+            assert!(!activity.parking(), "quiet-only never asks the socket to park");
+            // the same spell raises nothing more before the idle limit
+            assert!(tokio::time::timeout(PARK * 2, dog.as_mut()).await.is_err());
+        }
+        assert_eq!(next(dog.as_mut()).await, Alarm::Expired(Expired::Idle));
     }
 }

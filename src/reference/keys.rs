@@ -42,7 +42,7 @@ pub static TOP: &[Key] = &[
     dflt("access_log.path", Ty::Str, "stderr", "`stderr`, `stdout` or a file path (relative to the config's directory; appended to; reopened on SIGUSR1)"),
     dflt("access_log.format", Ty::Enum(&["json", "text"]), "json", "`json` or `text`"),
     opt("limits", Ty::Section, "", "").implied(),
-    dflt("limits.header_read_timeout", Ty::Duration, "30s", "the whole request head must arrive within this, counted from the connection's opening or the first byte of a later request (slowloris); the connection is closed and counted as `header_timeout`"),
+    dflt("limits.header_read_timeout", Ty::Duration, "30s", "the whole request head must arrive within this, counted from the connection's opening or the first byte of a later request (slowloris; over HTTP/2 a later request begins with a HEADERS frame, and a client's PING, SETTINGS or WINDOW_UPDATE on an idle connection leaves it idle); the connection is closed and counted as `header_timeout`"),
     dflt("limits.max_header_bytes", Ty::Int(8192, 1048576), "65536", "request line + headers, 8192..=1048576; over it: 431"),
     dflt("limits.max_headers", Ty::Int(1, 10000), "100", "over it: 431"),
     dflt("limits.max_body_bytes", Ty::Int(0, i64::MAX), "10485760", "per request; over it: 413 before forwarding when `Content-Length` says so, else the upstream request is aborted and the client gets 413"),

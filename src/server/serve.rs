@@ -10,7 +10,9 @@
 //! on a worker. An idle keep-alive connection then costs its socket and a
 //! slab entry instead of hyper's read and write buffers (16 KiB and more)
 //! and its task. h2c and TLS connections are served by hyper-util's auto
-//! connection, as before.
+//! connection and never parked; after the same quiet time their connection
+//! is polled once more, and an HTTP/2 one gives its buffers back then (the
+//! patched `h2` in `vendor/h2`).
 
 use super::drain::Watcher;
 use super::Shared;
@@ -96,7 +98,7 @@ pub async fn plain(
         Ok(0) | Err(_) => return None,
         // the HTTP/2 preface, or the start of it: hyper-util's sniff decides
         Ok(_) => {
-            dog.as_mut().never_park();
+            dog.as_mut().quiet_only();
             Box::pin(auto_conn(stream, peer, shared, limits, false, activity, dog, drain)).await;
             return None;
         }
@@ -134,7 +136,7 @@ pub async fn plain(
     if !noted.parked() || unread || drain.draining() {
         return None;
     }
-    super::trim::parked();
+    super::trim::freed();
     let until_ns = activity.idle_since_ns() + limits.idle_timeout.as_nanos() as u64;
     let socket = noted.into_inner().into_std().ok()?;
     tracing::trace!("connection from {peer} parked");
@@ -154,8 +156,14 @@ where
         return;
     };
     let activity = Activity::new();
-    let dog = Watchdog::new(activity.clone(), limits.header_read_timeout, limits.idle_timeout, None);
+    let dog = Watchdog::new(
+        activity.clone(),
+        limits.header_read_timeout,
+        limits.idle_timeout,
+        Some(PARK_AFTER),
+    );
     tokio::pin!(dog);
+    dog.as_mut().quiet_only();
     auto_conn(io, peer, shared, limits, true, activity, dog, drain).await;
 }
 
@@ -191,7 +199,13 @@ async fn auto_conn<I>(
         tokio::select! {
             biased;
             served = conn.as_mut() => break served,
-            Alarm::Expired(why) = &mut dog => return report(why, peer, shared, limits),
+            alarm = &mut dog => match alarm {
+                // quiet: polled again at the loop's top, an HTTP/2
+                // connection gives its buffers back (vendor/h2), for the
+                // trimmer to return
+                Alarm::Park => super::trim::freed(),
+                Alarm::Expired(why) => return report(why, peer, shared, limits),
+            },
             () = drain.told() => conn.as_mut().graceful_shutdown(),
         }
     };

@@ -1,10 +1,12 @@
-//! Gives memory freed by parked connections back to the system.
+//! Gives memory freed by quiet connections back to the system.
 //!
-//! A parked HTTP/1 connection frees hyper's buffers, but glibc's allocator
-//! keeps freed chunks in the middle of its heaps resident: without a trim
-//! the process keeps the resident size of its busiest moment. Every
-//! [`EVERY`], if any connection parked since the last look, one
-//! `malloc_trim(0)` returns the free pages (measured: README, idle memory).
+//! A parked HTTP/1 connection frees hyper's buffers, and a quiet HTTP/2
+//! connection its `h2` buffers (the patched crate in `vendor/h2`), but
+//! glibc's allocator keeps freed chunks in the middle of its heaps resident:
+//! without a trim the process keeps the resident size of its busiest moment.
+//! Every [`EVERY`], if any connection freed its buffers since the last look,
+//! one `malloc_trim(0)` returns the free pages (measured: README, idle
+//! memory).
 
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::time::Duration;
@@ -12,12 +14,13 @@ use std::time::Duration;
 /// How often parked connections' memory is returned, at most.
 const EVERY: Duration = Duration::from_millis(500);
 
-static PARKED: AtomicBool = AtomicBool::new(false);
+static FREED: AtomicBool = AtomicBool::new(false);
 
-/// A connection parked: its freed buffers are worth returning.
-pub fn parked() {
-    if !PARKED.load(Relaxed) {
-        PARKED.store(true, Relaxed);
+/// A connection parked, or an HTTP/2 connection's last request ended: its
+/// freed buffers are worth returning.
+pub fn freed() {
+    if !FREED.load(Relaxed) {
+        FREED.store(true, Relaxed);
     }
 }
 
@@ -28,7 +31,7 @@ pub fn spawn() -> tokio::task::JoinHandle<()> {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            if PARKED.swap(false, Relaxed) {
+            if FREED.swap(false, Relaxed) {
                 trim();
             }
         }

@@ -21,6 +21,7 @@ mod discovery;
 mod framing;
 mod front;
 mod grafana;
+mod h2_idle;
 mod health;
 mod limits;
 mod metrics;

@@ -229,7 +229,10 @@ impl Report {
         match self.figures {
             [Some(_), Some(mid), Some(end)] => {
                 if end.rss * 10 > mid.rss * 11 {
-                    out.push(format!("RSS grew from {} KiB (middle) to {} KiB (end)", mid.rss, end.rss));
+                    out.push(format!(
+                        "RSS grew from {} KiB (middle) to {} KiB (end)",
+                        mid.rss, end.rss
+                    ));
                 }
                 // established connections are the peers' to open and close
                 // (a backend killed, a client pool's size); what fulcrum

@@ -86,7 +86,11 @@ async fn sample(pid: u32) -> Option<Figures> {
         v[2]
     };
     let (rss, fds, rest) = (median(|f| f.rss), median(|f| f.fds), median(|f| f.rest()));
-    Some(Figures { rss, fds, conns: fds.saturating_sub(rest) })
+    Some(Figures {
+        rss,
+        fds,
+        conns: fds.saturating_sub(rest),
+    })
 }
 
 /// Holds the good clients still while fulcrum's figures are read, so the
