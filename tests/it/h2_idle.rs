@@ -160,13 +160,7 @@ async fn a_thousand_idle_h2c_connections_cost_under_8_kib_each() {
         assert_eq!(status, 200);
         conns.push(send);
     }
-    // the trimmer returns freed pages every 500 ms: the least of 3 s of looks
-    let mut per_conn = f64::MAX;
-    let until = std::time::Instant::now() + Duration::from_secs(3);
-    while std::time::Instant::now() < until {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        per_conn = per_conn.min(lb.status_kib("VmRSS").saturating_sub(before) as f64 / n as f64);
-    }
+    let per_conn = lb.idle_kib_per(before, n).await;
     eprintln!("{n} idle h2c connections: {per_conn:.2} KiB each");
     // #19's bound; the stock h2 crate kept 24 KiB of buffers per connection
     // (26 KiB each in all, release build)

@@ -253,13 +253,7 @@ async fn two_thousand_parked_connections_cost_under_2_kib_each_and_all_wake_at_o
         conns.push(s);
     }
     eventually(Duration::from_secs(20), || (parks(&lb) >= n).then_some(())).await;
-    // the trimmer returns freed pages every 500 ms: the least of 3 s of looks
-    let mut per_conn = f64::MAX;
-    let until = std::time::Instant::now() + Duration::from_secs(3);
-    while std::time::Instant::now() < until {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        per_conn = per_conn.min(lb.status_kib("VmRSS").saturating_sub(before) as f64 / n as f64);
-    }
+    let per_conn = lb.idle_kib_per(before, n).await;
     eprintln!("{n} parked connections: {per_conn:.2} KiB each");
     // #19's bound. Hyper's connection kept 17.5 KiB each before parking
     // existed, the connection's task parked with it 3-4.5 (debug build);
