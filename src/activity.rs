@@ -46,6 +46,8 @@ pub struct Activity {
     park: AtomicBool,
     /// An answer said `Connection: close`: the connection ends, never parks.
     closing: AtomicBool,
+    /// The connection speaks HTTP/2 (its first bytes were the preface).
+    http2: AtomicBool,
 }
 
 /// What the watchdog found due.
@@ -80,6 +82,7 @@ impl Activity {
             begun: AtomicU64::new(0),
             park: AtomicBool::new(false),
             closing: AtomicBool::new(false),
+            http2: AtomicBool::new(false),
         })
     }
 
@@ -99,6 +102,11 @@ impl Activity {
     /// An answer closes the connection after it: it must not be parked.
     pub fn closing(&self) {
         self.closing.store(true, Relaxed);
+    }
+
+    /// Whether the connection speaks HTTP/2.
+    pub fn http2(&self) -> bool {
+        self.http2.load(Relaxed)
     }
 
     /// Whether a park has been asked for and not yet cancelled by bytes.
@@ -306,6 +314,7 @@ impl<T: AsyncRead + Unpin> AsyncRead for Noted<T> {
             let read = &buf.filled()[before..];
             if std::mem::take(&mut this.first_read) && FrameGuard::may_be_h2(read) {
                 this.h2 = Some(Box::default());
+                this.activity.http2.store(true, Relaxed);
             }
             if let Some(guard) = &mut this.h2 {
                 head = guard

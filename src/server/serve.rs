@@ -188,7 +188,7 @@ async fn auto_conn<I>(
     }
     let builder = auto_builder(limits);
     let conn = builder.serve_connection_with_upgrades(
-        TokioIo::new(Noted::new(io, activity)),
+        TokioIo::new(Noted::new(io, activity.clone())),
         TowerToHyperService::new(service),
     );
     tokio::pin!(conn);
@@ -201,9 +201,13 @@ async fn auto_conn<I>(
             served = conn.as_mut() => break served,
             alarm = &mut dog => match alarm {
                 // quiet: polled again at the loop's top, an HTTP/2
-                // connection gives its buffers back (vendor/h2), for the
-                // trimmer to return
-                Alarm::Park => super::trim::freed(),
+                // connection frees its slabs (vendor/h2), for the trimmer
+                // to return; an HTTP/1 one (TLS) frees nothing
+                Alarm::Park => {
+                    if activity.http2() {
+                        super::trim::freed();
+                    }
+                }
                 Alarm::Expired(why) => return report(why, peer, shared, limits),
             },
             () = drain.told() => conn.as_mut().graceful_shutdown(),
