@@ -46,7 +46,8 @@ pub struct Activity {
     park: AtomicBool,
     /// An answer said `Connection: close`: the connection ends, never parks.
     closing: AtomicBool,
-    /// The connection speaks HTTP/2 (its first bytes were the preface).
+    /// The connection speaks HTTP/2: its bytes so far agree with the
+    /// preface (cleared when they turn out not to).
     http2: AtomicBool,
 }
 
@@ -322,6 +323,7 @@ impl<T: AsyncRead + Unpin> AsyncRead for Noted<T> {
                     .map_err(|flood| io::Error::new(io::ErrorKind::InvalidData, flood))?;
                 if !guard.on() {
                     this.h2 = None;
+                    this.activity.http2.store(false, Relaxed);
                 }
             }
         }

@@ -16,8 +16,8 @@ const EVERY: Duration = Duration::from_millis(500);
 
 static FREED: AtomicBool = AtomicBool::new(false);
 
-/// A connection parked, or an HTTP/2 connection's last request ended: its
-/// freed buffers are worth returning.
+/// A connection parked, or an HTTP/2 connection went quiet (and freed its
+/// slabs): what it freed is worth returning.
 pub fn freed() {
     if !FREED.load(Relaxed) {
         FREED.store(true, Relaxed);

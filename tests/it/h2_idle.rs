@@ -21,10 +21,7 @@ fn spawn(b: &Backend) -> Proc {
 }
 
 fn spawn_limited(limits: &str, b: &Backend) -> Proc {
-    spawn_proc(&fill(
-        &format!("listeners: [{{ address: \"127.0.0.1:0\" }}]\nworkers: 1\nlimits: {{ {limits} }}\nupstreams: {{ p: {{ servers: [{{ address: \"{{b0}}\" }}] }} }}\nroutes: [{{ upstream: p }}]\n"),
-        &[b],
-    ))
+    spawn_proc(&format!("workers: 1\n{}", crate::park::yaml(limits, b)))
 }
 
 #[tokio::test]

@@ -15,7 +15,8 @@ use tokio::net::TcpStream;
 /// fulcrum's quiet time before a park (`server::serve::PARK_AFTER`).
 const PARK_AFTER: Duration = Duration::from_millis(200);
 
-fn yaml(limits: &str, b: &Backend) -> String {
+/// One upstream, one catch-all route, and `limits` (e.g. `idle_timeout: 4s`).
+pub(crate) fn yaml(limits: &str, b: &Backend) -> String {
     fill(
         &format!("listeners: [{{ address: \"127.0.0.1:0\" }}]\nlimits: {{ {limits} }}\nupstreams: {{ p: {{ servers: [{{ address: \"{{b0}}\" }}] }} }}\nroutes: [{{ upstream: p }}]\n"),
         &[b],
