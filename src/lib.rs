@@ -1,5 +1,5 @@
 //! fulcrum: an HTTP layer-7 load balancer.
-#![deny(unsafe_code)] // one reviewed exception: server::trim (malloc_trim)
+#![deny(unsafe_code)] // one reviewed exception: server::trim (the allocator purge)
 
 pub mod access_log;
 pub mod activity;
