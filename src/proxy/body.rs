@@ -45,7 +45,9 @@ pub struct ProxyBody {
     guard: Option<InFlight>,
     /// Back to the pool when the upstream body has been read.
     lease: Option<Lease>,
-    done: Option<Done>,
+    /// Boxed: it is large (the access log's fields) and the response moves
+    /// several times on its way out; inline it made every move ~300 bytes longer.
+    done: Option<Box<Done>>,
 }
 
 impl ProxyBody {
@@ -81,7 +83,7 @@ impl ProxyBody {
 
     /// Attaches the record written when the body ends.
     pub fn with_done(mut self, done: Done) -> Self {
-        self.done = Some(done);
+        self.done = Some(Box::new(done));
         self
     }
 
