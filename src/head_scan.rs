@@ -9,7 +9,9 @@
 //! never at values, and stops at the blank line that ends the head: body
 //! bytes that arrive in the same read are never taken for headers, and it
 //! waits, scanning nothing, until the socket starts it on the next head
-//! (after the response) — so it costs a byte loop over heads only.
+//! (after the response). Lines whose name cannot be either framing header
+//! (the request line, most headers) are skipped to their end with `memchr`,
+//! so the byte loop runs over a few names per head only.
 
 const NAME_MAX: usize = 18;
 
@@ -90,7 +92,17 @@ impl HeadScan {
     }
 
     fn scan(&mut self, bytes: &[u8]) -> Verdict {
-        for &b in bytes {
+        let mut i = 0;
+        while i < bytes.len() {
+            if self.settled {
+                // the rest of a settled line only matters for where it ends
+                match memchr::memchr(b'\n', &bytes[i..]) {
+                    Some(at) => i += at,
+                    None => return Verdict::Pending,
+                }
+            }
+            let b = bytes[i];
+            i += 1;
             match b {
                 b'\n' => {
                     if self.blank {
@@ -115,13 +127,15 @@ impl HeadScan {
                 }
                 _ => {
                     self.blank = false;
-                    if !self.settled {
-                        if self.len == NAME_MAX {
-                            self.settled = true;
-                        } else {
-                            self.name[self.len] = b.to_ascii_lowercase();
-                            self.len += 1;
-                        }
+                    // a name too long, or not starting as either framing
+                    // header does (the request line, most headers), cannot
+                    // match: the line is settled at once and skipped
+                    let hopeless = self.len == NAME_MAX || (self.len == 0 && !matches!(b, b'c' | b'C' | b't' | b'T'));
+                    if hopeless {
+                        self.settled = true;
+                    } else {
+                        self.name[self.len] = b.to_ascii_lowercase();
+                        self.len += 1;
                     }
                 }
             }
