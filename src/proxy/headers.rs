@@ -60,19 +60,27 @@ fn remove_present(headers: &mut HeaderMap, present: u8) {
     if present & 1 != 0 {
         remove_connection_named(headers);
     }
-    for (i, name) in fixed.iter().enumerate() {
+    // bit 0, `Connection`, went with the headers it names
+    for (i, name) in fixed.iter().enumerate().skip(1) {
         if present & (1 << i) != 0 {
             headers.remove(*name);
         }
     }
 }
 
-/// Removes the headers a `Connection` header names.
+/// Removes `Connection` and the headers it names, in one lookup.
 fn remove_connection_named(headers: &mut HeaderMap) {
+    let header::Entry::Occupied(entry) = headers.entry(header::CONNECTION) else {
+        return;
+    };
     let mut named: Vec<HeaderName> = Vec::new();
-    for value in headers.get_all(header::CONNECTION) {
+    for value in entry.remove_entry_mult().1 {
+        // the usual values name no header (keep-alive goes with the fixed set)
+        let whole = value.as_bytes();
+        if whole.eq_ignore_ascii_case(b"keep-alive") || whole.eq_ignore_ascii_case(b"close") {
+            continue;
+        }
         for token in value.to_str().unwrap_or("").split(',').map(str::trim) {
-            // keep-alive is removed with the fixed set; close names no header
             if token.is_empty() || token.eq_ignore_ascii_case("keep-alive") || token.eq_ignore_ascii_case("close") {
                 continue;
             }
@@ -163,12 +171,13 @@ pub fn prepare_request(
     let present = hop_by_hop_present(headers);
     let te_trailers = present & TE_BIT != 0 && wants_trailers(headers);
     remove_present(headers, present);
-    if !headers.contains_key(header::HOST) {
-        if let Some(value) = authority.and_then(|a| HeaderValue::from_str(a).ok()) {
-            headers.insert(header::HOST, value);
-        }
-    }
-    if let Some(host) = headers.get(header::HOST).cloned() {
+    let host = match headers.get(header::HOST) {
+        Some(host) => Some(host.clone()),
+        None => authority.and_then(|a| HeaderValue::from_str(a).ok()).inspect(|value| {
+            headers.insert(header::HOST, value.clone());
+        }),
+    };
+    if let Some(host) = host {
         headers.insert(X_FORWARDED_HOST.clone(), host);
     }
     join_cookies(headers);
