@@ -75,6 +75,7 @@ enum Command {
 /// every request on both sides, which glibc serves from its slow path (4.7%
 /// fewer instructions per proxied request, measured with callgrind; see
 /// docs/benchmarks.md); `server::trim` purges it for parked connections.
+#[cfg(feature = "jemalloc")]
 #[global_allocator]
 static ALLOC: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
