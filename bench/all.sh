@@ -15,12 +15,12 @@ log=target/bench-results-$(date +%Y%m%d-%H%M).txt
   echo "# $(date -u +%FT%TZ) $(uname -srm), $(nproc) cores, $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
   for mode in rr hash tls; do
     echo "## compare.sh $mode $rounds $dur"
-    "$here/compare.sh" "$mode" "$rounds" "$dur" | grep -E "^median|best-peer"
+    "$here/compare.sh" "$mode" "$rounds" "$dur" | grep -E "cpu_us_per_req|best-peer"
   done
   echo "## BENCH_PATH=/big compare.sh rr $rounds $dur"
-  BENCH_PATH=/big "$here/compare.sh" rr "$rounds" "$dur" | grep -E "^median|best-peer"
+  BENCH_PATH=/big "$here/compare.sh" rr "$rounds" "$dur" | grep -E "cpu_us_per_req|best-peer"
   echo "## CONNS=1000 compare.sh rr $rounds $dur"
-  CONNS=1000 "$here/compare.sh" rr "$rounds" "$dur" | grep -E "^median|best-peer"
+  CONNS=1000 "$here/compare.sh" rr "$rounds" "$dur" | grep -E "cpu_us_per_req|best-peer"
   echo "## idle-compare.sh 5000"
   "$here/idle-compare.sh" 5000 1 | grep '^median'
   echo "## workers.sh $rounds $dur"
