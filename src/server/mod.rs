@@ -21,7 +21,7 @@ pub mod proxy_header;
 mod reload;
 mod serve;
 mod tarpit;
-pub(crate) mod trim;
+mod trim;
 
 pub use reload::ReloadError;
 

@@ -157,7 +157,7 @@ where
         self.framed_write().flush(cx)
     }
 
-    /// fulcrum: gives both buffers back to the allocator where they are
+    /// fulcrum: gives both buffers back (to `crate::pool`) where they are
     /// empty; called when the connection has no streams and nothing to do.
     pub(crate) fn release_idle_buffers(&mut self) {
         self.inner.release_if_empty();
