@@ -29,5 +29,8 @@ log=target/bench-results-$(date +%Y%m%d-%H%M).txt
     echo "## callgrind.sh"
     "$here/callgrind.sh" "$here/fulcrum-rr.yaml" 8084 8 2>/dev/null
     "$here/callgrind.sh" "$here/fulcrum-hash.yaml" 8084 8 2>/dev/null
+    # compare.sh's own load (50 connections) and the 1,000-connection mode
+    echo "CONNS=50: $(CONNS=50 "$here/callgrind.sh" "$here/fulcrum-rr.yaml" 8084 8 2>/dev/null)"
+    echo "CONNS=1000: $(CONNS=1000 "$here/callgrind.sh" "$here/fulcrum-rr.yaml" 8084 8 2>/dev/null)"
   fi
 } 2>&1 | tee "$log"

@@ -62,7 +62,10 @@ impl Workers {
                 .spawn(move || {
                     INDEX.with(|c| c.set(i));
                     runtime.block_on(async move {
+                        // returns what this thread's parked connections free
+                        let trimmer = crate::server::trim::spawn();
                         let _ = stopped.wait_for(|s| *s).await;
+                        trimmer.abort();
                     });
                     // cancels what is left (the drain is over); a resolver
                     // call stuck in the blocking pool is not waited for

@@ -21,7 +21,7 @@ pub mod proxy_header;
 mod reload;
 mod serve;
 mod tarpit;
-mod trim;
+pub(crate) mod trim;
 
 pub use reload::ReloadError;
 
