@@ -86,9 +86,10 @@ static ALLOC: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 /// connections, each request's two 8 KiB read buffers live as long as the
 /// request, and they are taken and freed in bursts of hundreds (one event
 /// loop turn): the default cache ran dry and overflowed on every burst, and
-/// refilling it took whole slabs from the arena, 14.6% of the instructions
-/// per proxied request (callgrind, rr at 1,000 connections: 45,582 ->
-/// 38,950; at 10 connections unchanged, 35,965 -> 35,889). What the larger
+/// each refill took whole slabs from the arena. These options cut the
+/// instructions per proxied request by 14.5% at 1,000 connections (callgrind,
+/// rr: 45,582 -> 38,950), 9.0% at 50 (38,742 -> 35,254) and none at 10
+/// (35,965 -> 35,889). What the larger
 /// cache holds when connections go quiet is flushed by `server::trim`.
 /// `_RJEM_MALLOC_CONF` in the environment still overrides each option.
 #[cfg(feature = "jemalloc")]

@@ -75,13 +75,12 @@ fn remove_connection_named(headers: &mut HeaderMap) {
     };
     let mut named: Vec<HeaderName> = Vec::new();
     for value in entry.remove_entry_mult().1 {
-        // the usual values name no header (keep-alive goes with the fixed set)
-        let whole = value.as_bytes();
-        if whole.eq_ignore_ascii_case(b"keep-alive") || whole.eq_ignore_ascii_case(b"close") {
+        // the usual whole values are settled before any tokenising
+        if names_no_header(value.as_bytes()) {
             continue;
         }
         for token in value.to_str().unwrap_or("").split(',').map(str::trim) {
-            if token.is_empty() || token.eq_ignore_ascii_case("keep-alive") || token.eq_ignore_ascii_case("close") {
+            if names_no_header(token.as_bytes()) {
                 continue;
             }
             if let Ok(name) = HeaderName::from_bytes(token.as_bytes()) {
@@ -92,6 +91,12 @@ fn remove_connection_named(headers: &mut HeaderMap) {
     for name in named {
         headers.remove(name);
     }
+}
+
+/// A `Connection` token that names no header to remove: empty, `close`, or
+/// `keep-alive` (which goes with the fixed set).
+fn names_no_header(token: &[u8]) -> bool {
+    token.is_empty() || token.eq_ignore_ascii_case(b"keep-alive") || token.eq_ignore_ascii_case(b"close")
 }
 
 /// The client's address as a header value, made once per connection.
