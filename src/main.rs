@@ -93,8 +93,8 @@ static ALLOC: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 /// bin did not use since its last pass, then only churned the bins under
 /// bursty load: every 64 MiB instead of every 1 MiB took 1,000 connections
 /// from 39,313 to 38,647 (means of 3 and 4 runs, each spanning 1,000) and
-/// 50 from 35,482 to 35,094 (10: 35,795 -> 35,850, noise). What the larger cache holds when connections go quiet is
-/// flushed by `server::trim`.
+/// 50 from 35,482 to 35,094 (10: 35,795 -> 35,850, noise). What the larger
+/// cache holds when connections go quiet is flushed by `server::trim`.
 /// `_RJEM_MALLOC_CONF` in the environment still overrides each option.
 #[cfg(feature = "jemalloc")]
 #[allow(non_upper_case_globals, unsafe_code)]

@@ -31,10 +31,10 @@ mod http1;
 const SLACK: Duration = Duration::from_millis(25);
 
 /// Good-client requests per latency sample.
-pub const PROBES: usize = 300;
+const PROBES: usize = 300;
 
 /// Requests sent before the quiet run, whose latencies are not kept.
-pub const WARMUP: usize = 100;
+const WARMUP: usize = 100;
 
 /// A fulcrum process in front of one backend, with `limits` (a flow
 /// mapping's inside) and an admin listener.
