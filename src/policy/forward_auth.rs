@@ -91,7 +91,7 @@ impl AsyncGate for ForwardGate {
 }
 
 type Answered = (
-    Response<hyper::body::Incoming>,
+    Response<crate::proxy::client::UpBody>,
     crate::upstream::InFlight,
     crate::proxy::client::Lease,
 );

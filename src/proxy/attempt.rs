@@ -7,7 +7,7 @@
 //! request whose body was read is never sent again, so a POST reaches an
 //! upstream at most once; the request path never copies headers itself.
 
-use super::client::{idempotent, Failure, Lease};
+use super::client::{idempotent, Failure, Lease, UpBody};
 use super::facts::Facts;
 use super::send_body::SendBody;
 use super::{error, outlier, ProxyError};
@@ -16,13 +16,12 @@ use crate::upstream::{InFlight, KeyInput, SelectError, Upstream};
 use http::request::Parts;
 use http::uri::{PathAndQuery, Scheme};
 use http::{HeaderMap, Method, Request, Response, Uri, Version};
-use hyper::body::Incoming;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 /// The upstream's response head, the in-flight guard of the server that
 /// gave it and its connection's lease; or why there is none.
-pub type Sent = Result<(Response<Incoming>, InFlight, Lease), ProxyError>;
+pub type Sent = Result<(Response<UpBody>, InFlight, Lease), ProxyError>;
 
 /// One routed request, ready to send.
 pub struct Routed<'a> {

@@ -4,12 +4,11 @@
 //! completion record, all released when the body ends (or is dropped because
 //! the client went away).
 
-use super::client::Lease;
+use super::client::{Lease, UpBody};
 use super::done::Done;
 use crate::upstream::InFlight;
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
-use hyper::body::Incoming;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -21,7 +20,7 @@ pub type Boxed = Pin<Box<dyn Body<Data = Bytes, Error = BoxError> + Send>>;
 
 enum Inner {
     /// Streamed from the upstream frame by frame, never buffered whole.
-    Upstream(Incoming),
+    Upstream(UpBody),
     /// Written by fulcrum (errors); `None` once sent.
     Full(Option<Bytes>),
     /// Another body transformed, e.g. compressed.
@@ -53,7 +52,7 @@ pub struct ProxyBody {
 impl ProxyBody {
     /// An upstream body; `guard` keeps the request counted in flight and
     /// `lease` holds its connection until it ends.
-    pub fn upstream(body: Incoming, guard: InFlight, lease: Lease) -> Self {
+    pub fn upstream(body: UpBody, guard: InFlight, lease: Lease) -> Self {
         Self {
             inner: Inner::Upstream(body),
             guard: Some(guard),
@@ -101,7 +100,7 @@ impl Body for ProxyBody {
     fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let this = self.get_mut();
         let polled = match &mut this.inner {
-            Inner::Upstream(body) => Pin::new(body).poll_frame(cx).map_err(Into::into),
+            Inner::Upstream(body) => Pin::new(body).poll_frame(cx),
             Inner::Full(data) => Poll::Ready(data.take().map(|d| Ok(Frame::data(d)))),
             Inner::Boxed(body) => body.as_mut().poll_frame(cx),
         };

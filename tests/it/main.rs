@@ -42,4 +42,5 @@ mod signals;
 mod streaming;
 mod tls;
 mod upstream_faults;
+mod upstream_framing;
 mod websocket;

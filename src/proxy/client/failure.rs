@@ -22,7 +22,7 @@ pub enum Failure {
     /// No connection: the request never left fulcrum.
     Connect(BoxError),
     /// The connection failed before a response head arrived.
-    Request(hyper::Error),
+    Request(BoxError),
     /// No response head within the response timeout.
     Timeout,
 }
@@ -54,7 +54,7 @@ impl std::error::Error for SendError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match &self.kind {
             Failure::Connect(e) => Some(e.as_ref()),
-            Failure::Request(e) => Some(e),
+            Failure::Request(e) => Some(e.as_ref()),
             Failure::Timeout => None,
         }
     }

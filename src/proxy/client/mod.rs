@@ -21,7 +21,6 @@
 use super::send_body::SendBody;
 use crate::config::{Protocol, UpstreamConfig};
 use http::{header, HeaderValue, Request, Response, Uri, Version};
-use hyper::body::Incoming;
 use hyper::client::conn::{http1, http2};
 use hyper_rustls::{FixedServerNameResolver, HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::connect::{Connection, HttpConnector};
@@ -50,9 +49,13 @@ const SWEEP_EVERY: u32 = 1024;
 pub const RESENDS: usize = 3;
 
 mod failure;
+mod h1;
+mod own;
+mod response;
 
 use failure::{failed, BoxError, Resend};
 pub use failure::{idempotent, Failure, SendError};
+pub use response::UpBody;
 
 /// A cheap handle to one upstream's pools; request bodies are capped at
 /// `limits.max_body_bytes` as they stream.
@@ -65,6 +68,8 @@ struct Inner {
     connector: HttpsConnector<HttpConnector>,
     /// `protocol: h2c` or `h2`: HTTP/2 on every connection.
     http2_only: bool,
+    /// `timeouts.connect`, for the own path's connects.
+    connect_timeout: Duration,
     pools: Mutex<Pools>,
 }
 
@@ -81,6 +86,8 @@ struct Pool {
     name: Arc<str>,
     http1: Vec<Idle>,
     http2: Option<http2::SendRequest<SendBody>>,
+    /// Idle connections of the own path (`h1`).
+    own: Vec<h1::Idle>,
 }
 
 impl Pool {
@@ -89,6 +96,7 @@ impl Pool {
             name,
             http1: Vec::new(),
             http2: None,
+            own: Vec::new(),
         }
     }
 }
@@ -132,6 +140,19 @@ impl Idle {
 enum Conn {
     Http1(http1::SendRequest<SendBody>),
     Http2(http2::SendRequest<SendBody>),
+}
+
+impl Pools {
+    /// Drops every server's closed and expired connections, and the
+    /// servers left with none.
+    fn sweep(&mut self, now: Instant) {
+        self.by_server.retain(|_, p| {
+            p.http1.retain(|i| !i.expired(now));
+            p.http2 = p.http2.take().filter(|s| !s.is_closed());
+            p.own.retain(|i| !own::spent(i, now));
+            !p.http1.is_empty() || p.http2.is_some() || !p.own.is_empty()
+        });
+    }
 }
 
 impl Inner {
@@ -182,6 +203,7 @@ pub fn build(cfg: &UpstreamConfig) -> Result<UpstreamClient, String> {
         inner: Arc::new(Inner {
             connector,
             http2_only: matches!(cfg.protocol, Protocol::H2c | Protocol::H2),
+            connect_timeout: cfg.connect_timeout,
             pools: Mutex::default(),
         }),
     })
@@ -196,7 +218,7 @@ impl UpstreamClient {
         &self,
         req: Request<SendBody>,
         timeout: Duration,
-    ) -> Result<(Response<Incoming>, Lease), SendError> {
+    ) -> Result<(Response<UpBody>, Lease), SendError> {
         let copy = Resend::of(&req);
         match tokio::time::timeout(timeout, self.send(req, copy.as_ref())).await {
             Ok(Ok(resp)) => Ok(resp),
@@ -214,7 +236,10 @@ impl UpstreamClient {
         &self,
         mut req: Request<SendBody>,
         copy: Option<&Resend>,
-    ) -> Result<(Response<Incoming>, Lease), SendError> {
+    ) -> Result<(Response<UpBody>, Lease), SendError> {
+        if let Some(addr) = own::eligible(&self.inner, &req) {
+            return self.send_own(req, addr, copy).await;
+        }
         let uri = req.uri().clone();
         let key = uri.authority().map_or("", |a| a.as_str());
         let mut resends = 0;
@@ -233,14 +258,17 @@ impl UpstreamClient {
                 Conn::Http2(mut sender) => {
                     *req.version_mut() = Version::HTTP_2;
                     return match sender.send_request(req).await {
-                        Ok(resp) => Ok((resp, Lease(None))),
-                        Err(e) => Err(failed(Failure::Request(e), None)),
+                        Ok(resp) => Ok((resp.map(UpBody::Hyper), Lease(None))),
+                        Err(e) => Err(failed(Failure::Request(Box::new(e)), None)),
                     };
                 }
                 Conn::Http1(mut sender) => {
                     origin_form(&mut req);
                     let mut e = match sender.try_send_request(req).await {
-                        Ok(resp) => return Ok((resp, Lease(Some((self.inner.clone(), name, sender))))),
+                        Ok(resp) => {
+                            let lease = Lease(Some((self.inner.clone(), name, sender)));
+                            return Ok((resp.map(UpBody::Hyper), lease));
+                        }
                         // a failed connection is not pooled again
                         Err(e) => e,
                     };
@@ -254,7 +282,7 @@ impl UpstreamClient {
                             resends += 1;
                             req = again;
                         }
-                        again => return Err(failed(Failure::Request(e.into_error()), again)),
+                        again => return Err(failed(Failure::Request(Box::new(e.into_error())), again)),
                     }
                 }
             }
@@ -269,11 +297,7 @@ impl UpstreamClient {
         let mut pools = self.inner.pools.lock().unwrap_or_else(|e| e.into_inner());
         pools.checkouts = pools.checkouts.wrapping_add(1);
         if pools.checkouts.is_multiple_of(SWEEP_EVERY) {
-            pools.by_server.retain(|_, p| {
-                p.http1.retain(|i| !i.expired(now));
-                p.http2 = p.http2.take().filter(|s| !s.is_closed());
-                !p.http1.is_empty() || p.http2.is_some()
-            });
+            pools.sweep(now);
         }
         let Some(pool) = pools.by_server.get_mut(key) else {
             return (Arc::from(key), None);

@@ -1,0 +1,179 @@
+//! The request head fulcrum writes and the response head it reads, with the
+//! message framing of RFC 9112 §6.3 decided once, strictly: anything that
+//! could let the upstream and fulcrum disagree on where a response ends is
+//! an error (the request fails with 502 and the connection is closed),
+//! never a guess.
+//!
+//! - `HEAD` requests, 1xx, 204 and 304 have no body whatever the headers say;
+//! - `Transfer-Encoding` must be exactly `chunked`, in an HTTP/1.1 response
+//!   without `Content-Length` (other codings cannot be forwarded: TE is
+//!   hop-by-hop);
+//! - `Content-Length` values (several headers, or a list) must be digits and
+//!   all equal;
+//! - otherwise the body runs to the end of the connection.
+
+use bytes::Bytes;
+use http::header::{CONNECTION, CONTENT_LENGTH, HOST, TRANSFER_ENCODING};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode, Version};
+
+/// The most response headers accepted (hyper's default, the old path's).
+const MAX_HEADERS: usize = 100;
+
+/// How the response body is delimited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Framing {
+    /// Exactly this many bytes (0 for the bodiless cases).
+    Length(u64),
+    Chunked,
+    /// Until the upstream closes the connection.
+    Close,
+}
+
+/// A parsed final response head.
+#[derive(Debug)]
+pub struct Head {
+    pub status: StatusCode,
+    pub version: Version,
+    pub headers: HeaderMap,
+    pub framing: Framing,
+    /// The connection may carry another request after this response.
+    pub reuse: bool,
+}
+
+/// What the bytes read so far hold.
+#[derive(Debug)]
+pub enum Parsed {
+    /// Not a whole head yet.
+    Partial,
+    /// An interim (1xx) response this long, to skip.
+    Interim(usize),
+    /// The final head and its length.
+    Final(Head, usize),
+}
+
+/// Writes the request line and headers into `out` (cleared first): origin
+/// form, `Host` from the URI's authority when the headers have none.
+pub fn encode<B>(out: &mut Vec<u8>, req: &Request<B>) {
+    out.clear();
+    out.extend_from_slice(req.method().as_str().as_bytes());
+    out.push(b' ');
+    let target = req.uri().path_and_query().map_or("/", |pq| pq.as_str());
+    out.extend_from_slice(if target.is_empty() { b"/" } else { target.as_bytes() });
+    out.extend_from_slice(b" HTTP/1.1\r\n");
+    let headers = req.headers();
+    if !headers.contains_key(HOST) {
+        if let Some(authority) = req.uri().authority() {
+            out.extend_from_slice(b"host: ");
+            out.extend_from_slice(authority.as_str().as_bytes());
+            out.extend_from_slice(b"\r\n");
+        }
+    }
+    let payload = matches!(*req.method(), Method::POST | Method::PUT | Method::PATCH);
+    if payload && !headers.contains_key(CONTENT_LENGTH) {
+        // an empty body said explicitly, as hyper did: such methods expect one
+        out.extend_from_slice(b"content-length: 0\r\n");
+    }
+    for (name, value) in headers {
+        out.extend_from_slice(name.as_str().as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+}
+
+/// Parses a response head at the start of `buf`; `head_request` when the
+/// request was `HEAD`. The header values share one copy of the head's bytes.
+pub fn parse(buf: &[u8], head_request: bool) -> Result<Parsed, &'static str> {
+    let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut resp = httparse::Response::new(&mut slots);
+    let len = match resp.parse(buf) {
+        Ok(httparse::Status::Complete(len)) => len,
+        Ok(httparse::Status::Partial) => return Ok(Parsed::Partial),
+        Err(httparse::Error::TooManyHeaders) => return Err("more than 100 response headers"),
+        Err(_) => return Err("malformed response head"),
+    };
+    let code = resp.code.unwrap_or(0);
+    let status = StatusCode::from_u16(code).map_err(|_| "invalid status code")?;
+    if status == StatusCode::SWITCHING_PROTOCOLS {
+        return Err("101 without an upgrade request");
+    }
+    if status.is_informational() {
+        return Ok(Parsed::Interim(len));
+    }
+    let version = if resp.version == Some(1) {
+        Version::HTTP_11
+    } else {
+        Version::HTTP_10
+    };
+    let base = buf.as_ptr() as usize;
+    let copy = Bytes::copy_from_slice(&buf[..len]);
+    let mut headers = HeaderMap::with_capacity(resp.headers.len());
+    let (mut length, mut chunked, mut close) = (None::<u64>, false, version == Version::HTTP_10);
+    for h in resp.headers.iter() {
+        let name = HeaderName::from_bytes(h.name.as_bytes()).map_err(|_| "invalid header name")?;
+        let start = h.value.as_ptr() as usize - base;
+        let value = HeaderValue::from_maybe_shared(copy.slice(start..start + h.value.len()))
+            .map_err(|_| "invalid header value")?;
+        if name == CONTENT_LENGTH {
+            length = Some(content_length(value.as_bytes(), length)?);
+        } else if name == TRANSFER_ENCODING {
+            if chunked || !value.as_bytes().trim_ascii().eq_ignore_ascii_case(b"chunked") {
+                return Err("unsupported Transfer-Encoding");
+            }
+            chunked = true;
+        } else if name == CONNECTION && has_token(value.as_bytes(), b"close") {
+            close = true;
+        }
+        headers.append(name, value);
+    }
+    let bodiless = head_request || status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED;
+    let framing = match (bodiless, chunked, length) {
+        (true, _, _) => Framing::Length(0),
+        (false, true, Some(_)) => return Err("both Transfer-Encoding and Content-Length"),
+        (false, true, None) if version == Version::HTTP_10 => return Err("Transfer-Encoding in an HTTP/1.0 response"),
+        (false, true, None) => Framing::Chunked,
+        (false, false, Some(n)) => Framing::Length(n),
+        (false, false, None) => Framing::Close,
+    };
+    let reuse = !close && framing != Framing::Close;
+    Ok(Parsed::Final(
+        Head {
+            status,
+            version,
+            headers,
+            framing,
+            reuse,
+        },
+        len,
+    ))
+}
+
+/// One `Content-Length` value (a list of equal numbers is one number),
+/// checked against the previous one.
+fn content_length(value: &[u8], previous: Option<u64>) -> Result<u64, &'static str> {
+    let mut found = previous;
+    for part in value.split(|&b| b == b',') {
+        let digits = part.trim_ascii();
+        if digits.is_empty() || digits.len() > 19 || !digits.iter().all(u8::is_ascii_digit) {
+            return Err("invalid Content-Length");
+        }
+        let n = digits.iter().fold(0u64, |n, d| n * 10 + u64::from(d - b'0'));
+        if found.is_some_and(|f| f != n) {
+            return Err("conflicting Content-Length values");
+        }
+        found = Some(n);
+    }
+    found.ok_or("invalid Content-Length")
+}
+
+/// Whether a comma-separated header value lists `token` (any case).
+fn has_token(value: &[u8], token: &[u8]) -> bool {
+    value
+        .split(|&b| b == b',')
+        .any(|t| t.trim_ascii().eq_ignore_ascii_case(token))
+}
+
+#[cfg(test)]
+#[path = "head_tests.rs"]
+mod tests;

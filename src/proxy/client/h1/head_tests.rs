@@ -1,0 +1,120 @@
+use super::*;
+
+fn final_head(raw: &[u8], head_request: bool) -> Result<(Head, usize), &'static str> {
+    match parse(raw, head_request)? {
+        Parsed::Final(h, len) => Ok((h, len)),
+        other => panic!("{other:?}"),
+    }
+}
+
+fn framing(raw: &str) -> Result<Framing, &'static str> {
+    final_head(raw.as_bytes(), false).map(|(h, _)| h.framing)
+}
+
+#[test]
+fn encodes_origin_form_with_host_and_every_header_value() {
+    let req = Request::get("http://10.0.0.1:8080/a/b?q=1")
+        .header("x-many", "1")
+        .header("x-many", "2")
+        .body(())
+        .unwrap();
+    let mut out = Vec::new();
+    encode(&mut out, &req);
+    assert_eq!(
+        String::from_utf8(out.clone()).unwrap(),
+        "GET /a/b?q=1 HTTP/1.1\r\nhost: 10.0.0.1:8080\r\nx-many: 1\r\nx-many: 2\r\n\r\n"
+    );
+    let req = Request::post("http://10.0.0.1/")
+        .header("host", "example.com")
+        .body(())
+        .unwrap();
+    encode(&mut out, &req);
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        "POST / HTTP/1.1\r\ncontent-length: 0\r\nhost: example.com\r\n\r\n",
+        "the Host given is kept, and an empty POST says so"
+    );
+}
+
+#[test]
+fn a_head_arrives_in_pieces() {
+    let raw = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+    for cut in 0..raw.len() - 2 {
+        assert!(matches!(parse(&raw[..cut], false), Ok(Parsed::Partial)), "cut at {cut}");
+    }
+    let (head, len) = final_head(raw, false).unwrap();
+    assert_eq!(len, raw.len() - 2);
+    assert_eq!((head.status, head.version), (StatusCode::OK, Version::HTTP_11));
+    assert_eq!(head.headers["content-length"], "2");
+    assert!(head.reuse);
+}
+
+#[test]
+fn interim_responses_are_skipped_and_101_refused() {
+    let raw = b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n";
+    assert!(matches!(parse(raw, false), Ok(Parsed::Interim(25))));
+    assert!(parse(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\n\r\n", false).is_err());
+}
+
+#[test]
+fn framing_follows_rfc_9112_section_6_3() {
+    assert_eq!(
+        framing("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n"),
+        Ok(Framing::Length(5))
+    );
+    assert_eq!(
+        framing("HTTP/1.1 200 OK\r\ncontent-length: 5, 5\r\nContent-Length: 5\r\n\r\n"),
+        Ok(Framing::Length(5))
+    );
+    assert_eq!(
+        framing("HTTP/1.1 200 OK\r\nTransfer-Encoding: Chunked\r\n\r\n"),
+        Ok(Framing::Chunked)
+    );
+    assert_eq!(framing("HTTP/1.1 200 OK\r\n\r\n"), Ok(Framing::Close));
+    // no body whatever the headers say
+    for raw in [
+        "HTTP/1.1 204 No Content\r\nContent-Length: 9\r\n\r\n",
+        "HTTP/1.1 304 Not Modified\r\nTransfer-Encoding: chunked\r\n\r\n",
+    ] {
+        assert_eq!(framing(raw), Ok(Framing::Length(0)), "{raw}");
+    }
+    let (head, _) = final_head(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n", true).unwrap();
+    assert_eq!(head.framing, Framing::Length(0), "a response to HEAD");
+    assert_eq!(head.headers["content-length"], "100", "kept for the client");
+}
+
+#[test]
+fn ambiguous_framing_is_an_error() {
+    for raw in [
+        "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nContent-Length: 5, 6\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nContent-Length: +5\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nContent-Length: 0x5\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nContent-Length: \r\n\r\n",
+        "HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: identity\r\n\r\n",
+        "HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nContent-Length : 5\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nX: a\r\n b\r\n\r\n",
+        "HTTP/1.1 2000 OK\r\n\r\n",
+        "HTTP/2 200 OK\r\n\r\n",
+    ] {
+        assert!(parse(raw.as_bytes(), false).is_err(), "{raw:?} was accepted");
+    }
+    let many = format!("HTTP/1.1 200 OK\r\n{}\r\n", "x: y\r\n".repeat(101));
+    assert!(parse(many.as_bytes(), false).is_err(), "101 headers");
+}
+
+#[test]
+fn reuse_only_when_the_server_keeps_the_connection() {
+    let reuse = |raw: &str| final_head(raw.as_bytes(), false).unwrap().0.reuse;
+    assert!(reuse("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"));
+    assert!(!reuse(
+        "HTTP/1.1 200 OK\r\nConnection: keep-alive, Close\r\nContent-Length: 0\r\n\r\n"
+    ));
+    assert!(!reuse("HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n"));
+    assert!(!reuse("HTTP/1.1 200 OK\r\n\r\n"), "close-delimited");
+}

@@ -1,0 +1,107 @@
+//! Sending on fulcrum's own HTTP/1 path ([`super::h1`]): which requests
+//! take it, its idle connections in the pool, and the resend after a
+//! pooled connection fails before any response byte, with the same rules
+//! as hyper's path (see the parent module).
+
+use super::failure::{failed, Resend};
+use super::h1::{self, Conn};
+use super::response::UpBody;
+use super::{
+    Failure, Inner, Lease, Pool, SendBody, SendError, UpstreamClient, POOL_IDLE_TIMEOUT, RESENDS, SWEEP_EVERY,
+};
+use http::{header, Method, Request, Response};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// The server's address when `req` can take the own path: plain HTTP/1 to
+/// an address (not a name to resolve), no body, no upgrade, not CONNECT.
+pub(super) fn eligible(inner: &Inner, req: &Request<SendBody>) -> Option<SocketAddr> {
+    if inner.http2_only
+        || req.uri().scheme() != Some(&http::uri::Scheme::HTTP)
+        || req.method() == Method::CONNECT
+        || !http_body::Body::is_end_stream(req.body())
+        || req.headers().contains_key(header::UPGRADE)
+    {
+        return None;
+    }
+    req.uri().authority()?.as_str().parse().ok()
+}
+
+impl Inner {
+    pub(super) fn put_back_own(&self, name: &Arc<str>, conn: Conn) {
+        let mut pools = self.pools.lock().unwrap_or_else(|e| e.into_inner());
+        let idle = h1::Idle {
+            conn,
+            used: Instant::now(),
+        };
+        pools
+            .by_server
+            .entry(name.clone())
+            .or_insert_with(|| Pool::new(name.clone()))
+            .own
+            .push(idle);
+    }
+}
+
+/// Whether an idle own connection must not be used again.
+pub(super) fn spent(idle: &h1::Idle, now: Instant) -> bool {
+    now.duration_since(idle.used) >= POOL_IDLE_TIMEOUT || idle.conn.is_dead()
+}
+
+impl UpstreamClient {
+    /// Sends `req` on the own path to `addr`.
+    pub(super) async fn send_own(
+        &self,
+        req: Request<SendBody>,
+        addr: SocketAddr,
+        copy: Option<&Resend>,
+    ) -> Result<(Response<UpBody>, Lease), SendError> {
+        let key = req.uri().authority().map_or("", |a| a.as_str());
+        let mut resends = 0;
+        loop {
+            let (name, pooled) = self.checkout_own(key);
+            let (mut conn, reused) = match pooled {
+                Some(conn) => (conn, true),
+                None => match Conn::connect(addr, self.inner.connect_timeout).await {
+                    Ok(conn) => (conn, false),
+                    Err(e) => return Err(failed(Failure::Connect(Box::new(e)), Some(req))),
+                },
+            };
+            match conn.exchange(&req).await {
+                Ok(head) => {
+                    let body = h1::body::Body::new(conn, head.framing, head.reuse, (self.inner.clone(), name));
+                    let mut resp = Response::new(UpBody::Own(body));
+                    *resp.status_mut() = head.status;
+                    *resp.version_mut() = head.version;
+                    *resp.headers_mut() = head.headers;
+                    return Ok((resp, Lease(None)));
+                }
+                // the server closed a pooled connection as the request went out
+                Err(e) if reused && e.nothing_back && copy.is_some() && resends < RESENDS => resends += 1,
+                Err(e) => return Err(failed(Failure::Request(Box::new(e.error)), None)),
+            }
+        }
+    }
+
+    /// The pool's shared name for `key`, and its most recently returned own
+    /// connection still usable (spent ones on top are dropped; the sweep
+    /// catches the rest).
+    fn checkout_own(&self, key: &str) -> (Arc<str>, Option<Conn>) {
+        let now = Instant::now();
+        let mut pools = self.inner.pools.lock().unwrap_or_else(|e| e.into_inner());
+        pools.checkouts = pools.checkouts.wrapping_add(1);
+        if pools.checkouts.is_multiple_of(SWEEP_EVERY) {
+            pools.sweep(now);
+        }
+        let Some(pool) = pools.by_server.get_mut(key) else {
+            return (Arc::from(key), None);
+        };
+        while let Some(idle) = pool.own.pop() {
+            if !spent(&idle, now) {
+                return (pool.name.clone(), Some(idle.conn));
+            }
+        }
+        (pool.name.clone(), None)
+    }
+}
