@@ -219,6 +219,9 @@ impl UpstreamClient {
         req: Request<SendBody>,
         timeout: Duration,
     ) -> Result<(Response<UpBody>, Lease), SendError> {
+        if let Some(addr) = own::eligible(&self.inner, &req) {
+            return self.request_own(req, addr, timeout).await;
+        }
         let copy = Resend::of(&req);
         match tokio::time::timeout(timeout, self.send(req, copy.as_ref())).await {
             Ok(Ok(resp)) => Ok(resp),
@@ -237,9 +240,6 @@ impl UpstreamClient {
         mut req: Request<SendBody>,
         copy: Option<&Resend>,
     ) -> Result<(Response<UpBody>, Lease), SendError> {
-        if let Some(addr) = own::eligible(&self.inner, &req) {
-            return self.send_own(req, addr, copy).await;
-        }
         let uri = req.uri().clone();
         let key = uri.authority().map_or("", |a| a.as_str());
         let mut resends = 0;

@@ -3,7 +3,7 @@
 //! pooled connection fails before any response byte, with the same rules
 //! as hyper's path (see the parent module).
 
-use super::failure::{failed, Resend};
+use super::failure::{failed, idempotent};
 use super::h1::{self, Conn};
 use super::response::UpBody;
 use super::{
@@ -12,7 +12,7 @@ use super::{
 use http::{header, Method, Request, Response};
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// The server's address when `req` can take the own path: plain HTTP/1 to
 /// an address (not a name to resolve), no body, no upgrade, not CONNECT.
@@ -50,13 +50,35 @@ pub(super) fn spent(idle: &h1::Idle, now: Instant) -> bool {
 }
 
 impl UpstreamClient {
-    /// Sends `req` on the own path to `addr`.
-    pub(super) async fn send_own(
+    /// [`UpstreamClient::request`] on the own path. The request has no
+    /// body, so it is its own copy: handed back when it never left (no
+    /// connection), or when it is idempotent.
+    pub(super) async fn request_own(
         &self,
         req: Request<SendBody>,
         addr: SocketAddr,
-        copy: Option<&Resend>,
+        timeout: Duration,
     ) -> Result<(Response<UpBody>, Lease), SendError> {
+        let resendable = idempotent(req.method());
+        match tokio::time::timeout(timeout, self.send_own(&req, addr, resendable)).await {
+            Ok(Ok(resp)) => Ok((resp, Lease(None))),
+            Ok(Err(kind)) => {
+                let back = resendable || matches!(kind, Failure::Connect(_));
+                Err(failed(kind, back.then_some(req)))
+            }
+            Err(_) => Err(failed(Failure::Timeout, resendable.then_some(req))),
+        }
+    }
+
+    /// Sends `req` to `addr`: on a pooled connection, again on the next (or
+    /// a new one) after a pooled connection fails before any response byte
+    /// when `resendable`, up to [`RESENDS`] times.
+    async fn send_own(
+        &self,
+        req: &Request<SendBody>,
+        addr: SocketAddr,
+        resendable: bool,
+    ) -> Result<Response<UpBody>, Failure> {
         let key = req.uri().authority().map_or("", |a| a.as_str());
         let mut resends = 0;
         loop {
@@ -65,21 +87,21 @@ impl UpstreamClient {
                 Some(conn) => (conn, true),
                 None => match Conn::connect(addr, self.inner.connect_timeout).await {
                     Ok(conn) => (conn, false),
-                    Err(e) => return Err(failed(Failure::Connect(Box::new(e)), Some(req))),
+                    Err(e) => return Err(Failure::Connect(Box::new(e))),
                 },
             };
-            match conn.exchange(&req).await {
+            match conn.exchange(req).await {
                 Ok(head) => {
                     let body = h1::body::Body::new(conn, head.framing, head.reuse, (self.inner.clone(), name));
                     let mut resp = Response::new(UpBody::Own(body));
                     *resp.status_mut() = head.status;
                     *resp.version_mut() = head.version;
                     *resp.headers_mut() = head.headers;
-                    return Ok((resp, Lease(None)));
+                    return Ok(resp);
                 }
                 // the server closed a pooled connection as the request went out
-                Err(e) if reused && e.nothing_back && copy.is_some() && resends < RESENDS => resends += 1,
-                Err(e) => return Err(failed(Failure::Request(Box::new(e.error)), None)),
+                Err(e) if reused && e.nothing_back && resendable && resends < RESENDS => resends += 1,
+                Err(e) => return Err(Failure::Request(Box::new(e.error))),
             }
         }
     }

@@ -19,6 +19,13 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode, Vers
 /// The most response headers accepted (hyper's default, the old path's).
 const MAX_HEADERS: usize = 100;
 
+/// Heads are first parsed with room for this many headers, and again with
+/// room for [`MAX_HEADERS`] only when that is too few: preparing 100 slots
+/// for every response cost ~400 instructions, more than parsing its head.
+const FEW_HEADERS: usize = 24;
+
+const TOO_MANY: &str = "more than 100 response headers";
+
 /// How the response body is delimited.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Framing {
@@ -85,12 +92,22 @@ pub fn encode<B>(out: &mut Vec<u8>, req: &Request<B>) {
 /// Parses a response head at the start of `buf`; `head_request` when the
 /// request was `HEAD`. The header values share one copy of the head's bytes.
 pub fn parse(buf: &[u8], head_request: bool) -> Result<Parsed, &'static str> {
-    let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
-    let mut resp = httparse::Response::new(&mut slots);
+    match parse_with(buf, head_request, &mut [httparse::EMPTY_HEADER; FEW_HEADERS]) {
+        Err(TOO_MANY) => parse_with(buf, head_request, &mut [httparse::EMPTY_HEADER; MAX_HEADERS]),
+        parsed => parsed,
+    }
+}
+
+fn parse_with<'b>(
+    buf: &'b [u8],
+    head_request: bool,
+    slots: &mut [httparse::Header<'b>],
+) -> Result<Parsed, &'static str> {
+    let mut resp = httparse::Response::new(slots);
     let len = match resp.parse(buf) {
         Ok(httparse::Status::Complete(len)) => len,
         Ok(httparse::Status::Partial) => return Ok(Parsed::Partial),
-        Err(httparse::Error::TooManyHeaders) => return Err("more than 100 response headers"),
+        Err(httparse::Error::TooManyHeaders) => return Err(TOO_MANY),
         Err(_) => return Err("malformed response head"),
     };
     let code = resp.code.unwrap_or(0);

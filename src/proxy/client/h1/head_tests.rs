@@ -118,3 +118,15 @@ fn reuse_only_when_the_server_keeps_the_connection() {
     assert!(!reuse("HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n"));
     assert!(!reuse("HTTP/1.1 200 OK\r\n\r\n"), "close-delimited");
 }
+
+#[test]
+fn up_to_100_headers_whatever_the_first_attempt_holds() {
+    for n in [23, 24, 25, 99, 100] {
+        let raw = format!(
+            "HTTP/1.1 200 OK\r\n{}Content-Length: 0\r\n\r\n",
+            "x: y\r\n".repeat(n - 1)
+        );
+        let (head, _) = final_head(raw.as_bytes(), false).unwrap();
+        assert_eq!(head.headers.len(), n, "{n} headers");
+    }
+}
