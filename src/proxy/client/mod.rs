@@ -143,6 +143,16 @@ enum Conn {
 }
 
 impl Pools {
+    /// Counts a checkout (every [`SWEEP_EVERY`]th sweeps all pools) and
+    /// finds `key`'s pool.
+    fn find(&mut self, key: &str, now: Instant) -> Option<&mut Pool> {
+        self.checkouts = self.checkouts.wrapping_add(1);
+        if self.checkouts.is_multiple_of(SWEEP_EVERY) {
+            self.sweep(now);
+        }
+        self.by_server.get_mut(key)
+    }
+
     /// Drops every server's closed and expired connections, and the
     /// servers left with none.
     fn sweep(&mut self, now: Instant) {
@@ -295,11 +305,7 @@ impl UpstreamClient {
     fn checkout(&self, key: &str) -> (Arc<str>, Option<Conn>) {
         let now = Instant::now();
         let mut pools = self.inner.pools.lock().unwrap_or_else(|e| e.into_inner());
-        pools.checkouts = pools.checkouts.wrapping_add(1);
-        if pools.checkouts.is_multiple_of(SWEEP_EVERY) {
-            pools.sweep(now);
-        }
-        let Some(pool) = pools.by_server.get_mut(key) else {
+        let Some(pool) = pools.find(key, now) else {
             return (Arc::from(key), None);
         };
         let name = pool.name.clone();

@@ -6,9 +6,7 @@
 use super::failure::{failed, idempotent};
 use super::h1::{self, Conn};
 use super::response::UpBody;
-use super::{
-    Failure, Inner, Lease, Pool, SendBody, SendError, UpstreamClient, POOL_IDLE_TIMEOUT, RESENDS, SWEEP_EVERY,
-};
+use super::{Failure, Inner, Lease, Pool, SendBody, SendError, UpstreamClient, POOL_IDLE_TIMEOUT, RESENDS};
 use http::{header, Method, Request, Response};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -112,11 +110,7 @@ impl UpstreamClient {
     fn checkout_own(&self, key: &str) -> (Arc<str>, Option<Conn>) {
         let now = Instant::now();
         let mut pools = self.inner.pools.lock().unwrap_or_else(|e| e.into_inner());
-        pools.checkouts = pools.checkouts.wrapping_add(1);
-        if pools.checkouts.is_multiple_of(SWEEP_EVERY) {
-            pools.sweep(now);
-        }
-        let Some(pool) = pools.by_server.get_mut(key) else {
+        let Some(pool) = pools.find(key, now) else {
             return (Arc::from(key), None);
         };
         while let Some(idle) = pool.own.pop() {
