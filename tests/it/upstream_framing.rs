@@ -216,3 +216,40 @@ async fn a_chunked_body_cut_short_is_a_truncation_not_a_clean_end() {
     let resp = h2_client().request(req).await.unwrap();
     assert!(resp.into_body().collect().await.is_err(), "HTTP/2: the stream is reset");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_pooled_connection_its_server_closed_is_closed_without_waiting_for_a_request() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        let (mut sock, _) = listener.accept().await.unwrap();
+        let (mut buf, mut got) = ([0u8; 4096], Vec::new());
+        while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+            let n = sock.read(&mut buf).await.unwrap();
+            assert!(n > 0, "closed before a request");
+            got.extend_from_slice(&buf[..n]);
+        }
+        sock.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+            .await
+            .unwrap();
+        // the server's keep-alive timeout: its FIN reaches a connection idle in fulcrum's pool
+        sock.shutdown().await.unwrap();
+        let _ = tx.send(sock.read(&mut buf).await.ok());
+    });
+    let yaml = format!(
+        "listeners: [{{ address: \"{{LISTEN}}\" }}]\nupstreams:\n  p:\n    servers: [{{ address: \"{addr}\" }}]\nroutes: [{{ upstream: p }}]\n"
+    );
+    let lb = spawn_lb(&yaml, &[]).await;
+    let r = send(&client(), lb.addr, "GET", "/", &[]).await;
+    assert_eq!((r.status.as_u16(), r.body.as_str()), (200, "ok"));
+    // no further request: fulcrum must notice the close on its own
+    let closed = tokio::time::timeout(std::time::Duration::from_secs(5), rx).await;
+    assert_eq!(
+        closed
+            .expect("fulcrum kept the closed connection open (CLOSE_WAIT)")
+            .unwrap(),
+        Some(0),
+        "fulcrum closed its end"
+    );
+}

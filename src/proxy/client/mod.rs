@@ -78,6 +78,8 @@ struct Pools {
     /// Keyed by `ip:port` from the config: a fast hasher, not SipHash.
     by_server: HashMap<Arc<str>, Pool, crate::fasthash::FastHash>,
     checkouts: u32,
+    /// The own path's idle sweeper runs (see `own::sweep_idle`).
+    sweeping: bool,
 }
 
 /// One server's connections.

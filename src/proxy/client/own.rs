@@ -9,7 +9,7 @@ use super::response::UpBody;
 use super::{Failure, Inner, Lease, Pool, SendBody, SendError, UpstreamClient, POOL_IDLE_TIMEOUT, RESENDS};
 use http::{header, Method, Request, Response};
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 /// The server's address when `req` can take the own path: plain HTTP/1 to
@@ -27,7 +27,10 @@ pub(super) fn eligible(inner: &Inner, req: &Request<SendBody>) -> Option<SocketA
 }
 
 impl Inner {
-    pub(super) fn put_back_own(&self, name: &Arc<str>, conn: Conn) {
+    /// Pools `conn` again, and starts the idle sweeper when none runs (on
+    /// this thread's runtime; outside one, checkouts and sweeps still catch
+    /// closed connections).
+    pub(super) fn put_back_own(self: &Arc<Self>, name: &Arc<str>, conn: Conn) {
         let mut pools = self.pools.lock().unwrap_or_else(|e| e.into_inner());
         let idle = h1::Idle {
             conn,
@@ -39,6 +42,41 @@ impl Inner {
             .or_insert_with(|| Pool::new(name.clone()))
             .own
             .push(idle);
+        if !pools.sweeping {
+            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                pools.sweeping = true;
+                runtime.spawn(sweep_idle(Arc::downgrade(self)));
+            }
+        }
+    }
+}
+
+/// How often idle own connections are checked for a close by their server.
+const IDLE_CHECK: Duration = Duration::from_millis(100);
+
+/// Closes idle own connections whose server closed them (or that expired)
+/// every [`IDLE_CHECK`], so they do not sit in CLOSE_WAIT holding a
+/// descriptor until their server's next request (hyper's client noticed at
+/// once: a task per connection watched it). A check costs no system call
+/// for a socket that has not become readable. Ends when the pool has no
+/// idle own connection left, or the client is gone (a reload replaced it).
+async fn sweep_idle(inner: Weak<Inner>) {
+    loop {
+        tokio::time::sleep(IDLE_CHECK).await;
+        let Some(inner) = inner.upgrade() else {
+            return;
+        };
+        let now = Instant::now();
+        let mut pools = inner.pools.lock().unwrap_or_else(|e| e.into_inner());
+        let mut left = 0;
+        for pool in pools.by_server.values_mut() {
+            pool.own.retain(|i| !spent(i, now));
+            left += pool.own.len();
+        }
+        if left == 0 {
+            pools.sweeping = false;
+            return;
+        }
     }
 }
 
