@@ -4,6 +4,8 @@
 //! certificate that does not verify fails the connect: 502, never a
 //! plaintext fallback.
 //!
+//! Requests without a body to plain-HTTP servers go through fulcrum's own
+//! HTTP/1.1 client (`h1`, `own`); everything else through hyper's.
 //! The pool is fulcrum's own, over hyper's connection API: per server, the
 //! idle HTTP/1 connections (a request takes one, and its [`Lease`] puts it
 //! back when the response body has been read or abandoned, so busy

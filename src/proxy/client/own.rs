@@ -1,7 +1,8 @@
 //! Sending on fulcrum's own HTTP/1 path ([`super::h1`]): which requests
-//! take it, its idle connections in the pool, and the resend after a
-//! pooled connection fails before any response byte, with the same rules
-//! as hyper's path (see the parent module).
+//! take it, its idle connections in the pool (and the sweeper that closes
+//! those their server closed), and the resend after a pooled connection
+//! fails before any response byte, with the same rules as hyper's path
+//! (see the parent module).
 
 use super::failure::{failed, idempotent};
 use super::h1::{self, Conn};
