@@ -10,7 +10,8 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-fn one_pool(server: &str, extra: &str) -> String {
+/// One pool `p` of one server, `extra` lines inside the pool, one route to it.
+pub(crate) fn one_pool(server: &str, extra: &str) -> String {
     format!(
         "listeners: [{{ address: \"{{LISTEN}}\" }}]\nupstreams:\n  p:\n    servers: [{{ address: \"{server}\" }}]\n{extra}routes: [{{ upstream: p }}]\n"
     )

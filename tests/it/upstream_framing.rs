@@ -6,6 +6,7 @@
 //! as the next request's response: the connection is not reused).
 
 use crate::common;
+use crate::upstream_faults::one_pool;
 use bytes::Bytes;
 use common::*;
 use http_body_util::{BodyExt, Full};
@@ -63,8 +64,8 @@ async fn scripted(reply: &'static [u8], piece: usize) -> Scripted {
 async fn behind(reply: &'static [u8], piece: usize) -> (Lb, Scripted) {
     let up = scripted(reply, piece).await;
     let yaml = format!(
-        "listeners: [{{ address: \"{{LISTEN}}\" }}]\nworkers: 1\nupstreams:\n  p:\n    servers: [{{ address: \"{}\" }}]\n    retries: {{ attempts: 0 }}\nroutes: [{{ upstream: p }}]\n",
-        up.addr
+        "workers: 1\n{}",
+        one_pool(&up.addr.to_string(), "    retries: { attempts: 0 }\n")
     );
     (spawn_lb(&yaml, &[]).await, up)
 }
@@ -104,11 +105,7 @@ async fn trailers_of_a_chunked_http1_response_reach_an_http2_client() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_close_delimited_body_is_read_to_the_end_and_never_pooled() {
     let up = spawn_raw_server(b"HTTP/1.1 200 OK\r\nX-Kind: close-delimited\r\n\r\nall of it, until the close").await;
-    let yaml = format!(
-        "listeners: [{{ address: \"{{LISTEN}}\" }}]\nupstreams:\n  p:\n    servers: [{{ address: \"{}\" }}]\nroutes: [{{ upstream: p }}]\n",
-        up.addr
-    );
-    let lb = spawn_lb(&yaml, &[]).await;
+    let lb = spawn_lb(&one_pool(&up.addr.to_string(), ""), &[]).await;
     let c = client();
     for _ in 0..2 {
         let r = send(&c, lb.addr, "GET", "/", &[]).await;
@@ -199,11 +196,7 @@ async fn bytes_past_the_framed_end_are_never_the_next_response() {
 async fn a_chunked_body_cut_short_is_a_truncation_not_a_clean_end() {
     let up =
         spawn_raw_server(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n100\r\nnot all").await;
-    let yaml = format!(
-        "listeners: [{{ address: \"{{LISTEN}}\" }}]\nupstreams:\n  p:\n    servers: [{{ address: \"{}\" }}]\nroutes: [{{ upstream: p }}]\n",
-        up.addr
-    );
-    let lb = spawn_lb(&yaml, &[]).await;
+    let lb = spawn_lb(&one_pool(&up.addr.to_string(), ""), &[]).await;
     let raw = raw_exchange(lb.addr, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").await;
     assert!(raw.starts_with("HTTP/1.1 200"), "{raw}");
     assert!(
@@ -237,10 +230,7 @@ async fn an_idle_pooled_connection_its_server_closed_is_closed_without_waiting_f
         sock.shutdown().await.unwrap();
         let _ = tx.send(sock.read(&mut buf).await.ok());
     });
-    let yaml = format!(
-        "listeners: [{{ address: \"{{LISTEN}}\" }}]\nupstreams:\n  p:\n    servers: [{{ address: \"{addr}\" }}]\nroutes: [{{ upstream: p }}]\n"
-    );
-    let lb = spawn_lb(&yaml, &[]).await;
+    let lb = spawn_lb(&one_pool(&addr.to_string(), ""), &[]).await;
     let r = send(&client(), lb.addr, "GET", "/", &[]).await;
     assert_eq!((r.status.as_u16(), r.body.as_str()), (200, "ok"));
     // no further request: fulcrum must notice the close on its own

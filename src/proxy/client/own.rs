@@ -7,7 +7,7 @@
 use super::failure::{failed, idempotent};
 use super::h1::{self, Conn};
 use super::response::UpBody;
-use super::{Failure, Inner, Lease, Pool, SendBody, SendError, UpstreamClient, POOL_IDLE_TIMEOUT, RESENDS};
+use super::{Failure, Inner, Lease, SendBody, SendError, UpstreamClient, POOL_IDLE_TIMEOUT, RESENDS};
 use http::{header, Method, Request, Response};
 use std::net::SocketAddr;
 use std::sync::{Arc, Weak};
@@ -37,12 +37,7 @@ impl Inner {
             conn,
             used: Instant::now(),
         };
-        pools
-            .by_server
-            .entry(name.clone())
-            .or_insert_with(|| Pool::new(name.clone()))
-            .own
-            .push(idle);
+        pools.pool_for(name).own.push(idle);
         if !pools.sweeping {
             if let Ok(runtime) = tokio::runtime::Handle::try_current() {
                 pools.sweeping = true;
