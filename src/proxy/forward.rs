@@ -11,7 +11,6 @@ use crate::metrics::Metrics;
 use crate::route::{self, RouteInput};
 use crate::state::Snapshot;
 use http::{HeaderValue, Request, Response, Version};
-use hyper::body::Incoming;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use tower::ServiceExt;
@@ -28,7 +27,7 @@ pub struct Arrival {
 }
 
 /// Serves one request; returns its response and where it went.
-pub async fn forward(mut a: Arrival, req: Request<Incoming>) -> (Response<ProxyBody>, Info) {
+pub async fn forward(mut a: Arrival, req: Request<ReqBody>) -> (Response<ProxyBody>, Info) {
     let (mut parts, body) = req.into_parts();
     let id = a.snap.config.request_id.as_ref().map(|cfg| {
         let value = crate::policy::request_id::take(&cfg.header, &mut parts.headers);
@@ -38,7 +37,7 @@ pub async fn forward(mut a: Arrival, req: Request<Incoming>) -> (Response<ProxyB
     let (mut resp, mut info) = match admit(&a, &parts) {
         Err(e) => (action::answer(e, &a.snap.config.error_pages), Info::default()),
         Ok(routed) => {
-            let body = ReqBody::new(body).track_end(a.body_end.take());
+            let body = body.track_end(a.body_end.take());
             let facts = prepare(a, routed, &mut parts, id.as_ref().map(|(_, v)| v.clone()));
             // the route's stack, or its action awaited right here, so a route
             // without policies adds no future between the request and its upstream

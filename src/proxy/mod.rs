@@ -90,6 +90,14 @@ impl tower::Service<Request<Incoming>> for ProxyService {
     }
 
     fn call(&mut self, req: Request<Incoming>) -> Self::Future {
+        self.serve(req.map(ReqBody::new))
+    }
+}
+
+impl ProxyService {
+    /// Serves one request, from hyper or from fulcrum's own HTTP/1 server
+    /// (`server::h1`).
+    pub fn serve(&mut self, req: Request<ReqBody>) -> <Self as tower::Service<Request<Incoming>>>::Future {
         // One load per request: the request finishes on the snapshot it started with.
         let snapshot = self.state.load_full();
         let (peer, proto, metrics) = (self.peer, self.proto, self.metrics.clone());

@@ -1,6 +1,7 @@
 //! The downstream request body on its way upstream: hyper's body, streamed,
-//! with an optional copy taken for a mirror (at most the mirror's limit;
-//! the copy never holds the body back).
+//! or none (a bodiless request fulcrum's own HTTP/1 server read, see
+//! `server::h1`), with an optional copy taken for a mirror (at most the
+//! mirror's limit; the copy never holds the body back).
 
 use crate::policy::mirror::Copy;
 use bytes::Bytes;
@@ -14,7 +15,8 @@ use std::task::{Context, Poll};
 /// A request body, as every stage of the request path sees it.
 #[derive(Debug)]
 pub struct ReqBody {
-    inner: Incoming,
+    /// None: the request has no body.
+    inner: Option<Incoming>,
     copy: Option<Copy>,
     /// Set once the body has been read to its end (see `track_end`).
     ended: Option<Arc<AtomicBool>>,
@@ -23,7 +25,16 @@ pub struct ReqBody {
 impl ReqBody {
     pub fn new(inner: Incoming) -> Self {
         Self {
-            inner,
+            inner: Some(inner),
+            copy: None,
+            ended: None,
+        }
+    }
+
+    /// A request without a body.
+    pub fn empty() -> Self {
+        Self {
+            inner: None,
             copy: None,
             ended: None,
         }
@@ -49,11 +60,14 @@ impl Body for ReqBody {
 
     fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
         let this = self.get_mut();
-        let polled = Pin::new(&mut this.inner).poll_frame(cx);
+        let polled = match &mut this.inner {
+            Some(inner) => Pin::new(inner).poll_frame(cx),
+            None => Poll::Ready(None),
+        };
         // a sender may stop polling once the body says it has ended
         let ended = match &polled {
             Poll::Ready(None) => true,
-            Poll::Ready(Some(Ok(_))) => this.inner.is_end_stream(),
+            Poll::Ready(Some(Ok(_))) => this.is_end_stream(),
             _ => false,
         };
         if let (true, Some(flag)) = (ended, &this.ended) {
@@ -81,10 +95,12 @@ impl Body for ReqBody {
     }
 
     fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
+        self.inner.as_ref().is_none_or(Body::is_end_stream)
     }
 
     fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
+        self.inner
+            .as_ref()
+            .map_or_else(|| SizeHint::with_exact(0), Body::size_hint)
     }
 }

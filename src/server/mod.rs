@@ -13,10 +13,12 @@
 mod ban;
 mod discover;
 mod drain;
+mod h1;
 pub mod history;
 mod listener;
 mod lot;
 mod notify;
+mod prefixed;
 pub mod proxy_header;
 mod reload;
 mod serve;

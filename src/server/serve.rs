@@ -15,6 +15,8 @@
 //! patched `h2` in `vendor/h2`).
 
 use super::drain::Watcher;
+use super::h1::End;
+use super::prefixed::Prefixed;
 use super::Shared;
 use crate::activity::{Activity, Alarm, Expired, Noted};
 use crate::config::Limits;
@@ -103,8 +105,25 @@ pub async fn plain(
             return None;
         }
     }
-    let service = ProxyService::new(shared.state.clone(), shared.metrics.clone(), peer).with_activity(activity.clone());
-    let io = TokioIo::new(Noted::new(stream, activity.clone()));
+    let mut service =
+        ProxyService::new(shared.state.clone(), shared.metrics.clone(), peer).with_activity(activity.clone());
+    let mut noted = Noted::new(stream, activity.clone());
+    // fulcrum's own server first, boxed as hyper's connection below is
+    let end = Box::pin(super::h1::serve(
+        &mut noted,
+        &mut service,
+        limits,
+        dog.as_mut(),
+        &mut drain,
+    ))
+    .await;
+    let prefix = match end {
+        End::Closed => return None,
+        End::Expired(why) => return reported(why, peer, shared, limits),
+        End::Park => return parked(noted.into_inner(), &activity, limits, drain),
+        End::Handoff(read) => read.freeze(),
+    };
+    let io = TokioIo::new(Prefixed::new(prefix, noted));
     // boxed: the spell's future stays small to spawn
     let mut conn = Box::new(
         http1_builder(limits)
@@ -132,14 +151,19 @@ pub async fn plain(
     // the rest of `parts` (hyper's read buffer, the service) drops with the
     // arm; None: upgraded, the tunnel has the socket
     let (io, unread) = conn.into_parts().map(|parts| (parts.io, !parts.read_buf.is_empty()))?;
-    let noted = io.into_inner();
-    if !noted.parked() || unread || drain.draining() {
+    let (noted, unread_prefix) = io.into_inner().into_inner();
+    if !noted.parked() || unread || unread_prefix || drain.draining() {
         return None;
     }
+    parked(noted.into_inner(), &activity, limits, drain)
+}
+
+/// The connection, parked: its socket out of tokio, for the lot.
+fn parked(stream: TcpStream, activity: &Activity, limits: &Limits, drain: Watcher) -> Option<Idle> {
     super::trim::freed();
     let until_ns = activity.idle_since_ns() + limits.idle_timeout.as_nanos() as u64;
-    let socket = noted.into_inner().into_std().ok()?;
-    tracing::trace!("connection from {peer} parked");
+    let socket = stream.into_std().ok()?;
+    tracing::trace!("connection parked");
     Some(Idle {
         socket,
         until_ns,

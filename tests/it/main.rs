@@ -27,6 +27,7 @@ mod limits;
 mod metrics;
 mod metrics_zero;
 mod notify;
+mod own_h1;
 mod park;
 mod plan;
 mod policies;
