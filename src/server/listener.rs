@@ -220,7 +220,10 @@ async fn serve_tls(
     };
     shared.metrics.tls_handshakes.with_label_values(&[label, result]).inc();
     match shaken {
-        Ok(Ok(tls)) => super::serve::tls(tls, peer, shared, limits).await,
+        Ok(Ok(tls)) => {
+            let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
+            super::serve::tls(tls, peer, shared, limits, h2).await;
+        }
         Ok(Err(e)) => tracing::debug!("TLS handshake from {peer} failed: {e}"),
         Err(_) => tracing::debug!(
             "TLS handshake from {peer} not done within {:?}",

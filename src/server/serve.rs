@@ -2,17 +2,21 @@
 //! expires, or shutdown.
 //!
 //! A plain connection's first bytes are peeked to pick the protocol. HTTP/1
-//! is served by hyper's own HTTP/1 connection and *parked* between requests:
-//! after [`PARK_AFTER`] with nothing in flight, the socket shows hyper a clean
-//! end of stream (see `activity::Noted`), hyper flushes and finishes, and
-//! fulcrum takes the socket back and hands it, out of tokio, to the parking
-//! lot (`lot`); the task ends. The next bytes get a fresh hyper connection
-//! on a worker. An idle keep-alive connection then costs its socket and a
-//! slab entry instead of hyper's read and write buffers (16 KiB and more)
-//! and its task. h2c and TLS connections are served by hyper-util's auto
-//! connection and never parked; after the same quiet time their connection
-//! is polled once more, and an HTTP/2 one gives its buffers back then (the
-//! patched `h2` in `vendor/h2`).
+//! is served by fulcrum's own HTTP/1 server (`h1`) while its requests are
+//! bodiless GETs, and by hyper's HTTP/1 connection from the first request
+//! that is not (with the bytes `h1` read, `prefixed`). Either way it is
+//! *parked* between requests: after [`PARK_AFTER`] with nothing in flight,
+//! `h1` simply returns, or the socket shows hyper a clean end of stream (see
+//! `activity::Noted`), hyper flushes and finishes; fulcrum takes the socket
+//! back and hands it, out of tokio, to the parking lot (`lot`); the task
+//! ends. The next bytes start a fresh spell on a worker. An idle keep-alive
+//! connection then costs its socket and a slab entry instead of read and
+//! write buffers (16 KiB and more) and its task. h2c connections are served
+//! by hyper-util's auto connection, and so are TLS connections from their
+//! first request `h1` does not take (at once when ALPN chose HTTP/2); they
+//! are never parked. After the same quiet time `h1` drops its buffers, and
+//! hyper's connection is polled once more, an HTTP/2 one giving its buffers
+//! back then (the patched `h2` in `vendor/h2`).
 
 use super::drain::Watcher;
 use super::h1::End;
@@ -101,7 +105,8 @@ pub async fn plain(
         // the HTTP/2 preface, or the start of it: hyper-util's sniff decides
         Ok(_) => {
             dog.as_mut().quiet_only();
-            Box::pin(auto_conn(stream, peer, shared, limits, false, activity, dog, drain)).await;
+            let io = Prefixed::new(bytes::Bytes::new(), Noted::new(stream, activity.clone()));
+            Box::pin(auto_conn(io, peer, shared, limits, false, activity, dog, drain)).await;
             return None;
         }
     }
@@ -115,6 +120,7 @@ pub async fn plain(
         limits,
         dog.as_mut(),
         &mut drain,
+        true,
     ))
     .await;
     let prefix = match end {
@@ -171,12 +177,14 @@ fn parked(stream: TcpStream, activity: &Activity, limits: &Limits, drain: Watche
     })
 }
 
-/// Serves a decrypted TLS connection (HTTP/1.1 or HTTP/2 by its bytes).
-pub async fn tls<I>(io: I, peer: SocketAddr, shared: &Arc<Shared>, limits: &Limits)
+/// Serves a decrypted TLS connection: fulcrum's own HTTP/1 server first
+/// unless ALPN chose HTTP/2, then hyper-util's auto connection (HTTP/1.1 or
+/// HTTP/2 by its bytes) from whatever it handed over.
+pub async fn tls<I>(io: I, peer: SocketAddr, shared: &Arc<Shared>, limits: &Limits, h2: bool)
 where
     I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
-    let Some(drain) = watcher(shared) else {
+    let Some(mut drain) = watcher(shared) else {
         return;
     };
     let activity = Activity::new();
@@ -188,13 +196,35 @@ where
     );
     tokio::pin!(dog);
     dog.as_mut().quiet_only();
+    let mut noted = Noted::new(io, activity.clone());
+    let mut prefix = bytes::Bytes::new();
+    if !h2 {
+        let mut service = ProxyService::new(shared.state.clone(), shared.metrics.clone(), peer)
+            .with_activity(activity.clone())
+            .over_tls();
+        let end = Box::pin(super::h1::serve(
+            &mut noted,
+            &mut service,
+            limits,
+            dog.as_mut(),
+            &mut drain,
+            false,
+        ))
+        .await;
+        prefix = match end {
+            End::Closed | End::Park => return,
+            End::Expired(why) => return report(why, peer, shared, limits),
+            End::Handoff(read) => read.freeze(),
+        };
+    }
+    let io = Prefixed::new(prefix, noted);
     auto_conn(io, peer, shared, limits, true, activity, dog, drain).await;
 }
 
 /// hyper-util's auto connection (HTTP/1 and HTTP/2 by the first bytes).
 #[allow(clippy::too_many_arguments)] // one connection's parts, passed once
 async fn auto_conn<I>(
-    io: I,
+    io: Prefixed<Noted<I>>,
     peer: SocketAddr,
     shared: &Arc<Shared>,
     limits: &Limits,
@@ -211,10 +241,7 @@ async fn auto_conn<I>(
         service = service.over_tls();
     }
     let builder = auto_builder(limits);
-    let conn = builder.serve_connection_with_upgrades(
-        TokioIo::new(Noted::new(io, activity.clone())),
-        TowerToHyperService::new(service),
-    );
+    let conn = builder.serve_connection_with_upgrades(TokioIo::new(io), TowerToHyperService::new(service));
     tokio::pin!(conn);
     if drain.draining() {
         conn.as_mut().graceful_shutdown();

@@ -343,3 +343,47 @@ async fn the_soaks_oversized_head_is_refused_at_once_over_tls_too() {
     let mut conn = connect(lb.addr, &opts(None, "a.test", &["http/1.1"])).await.unwrap();
     crate::park::oversized_head_is_refused(&mut conn, &b).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_tls_gets_around_a_post_are_answered_in_order_and_h2_needs_no_alpn() {
+    let ca = Ca::new("test ca");
+    let b = spawn_backend("b").await;
+    let lb = spawn_ab_tls_lb(&tls_yaml(""), &ca, &b).await;
+    // HTTP/1.1 by ALPN: fulcrum's own server takes the GETs, hyper the POST
+    // (a body) and the GET after it, from the bytes already read
+    let mut conn = connect(lb.addr, &opts(Some(&ca.pem), "a.test", &["http/1.1"]))
+        .await
+        .unwrap();
+    let get = |path: &str| format!("GET {path} HTTP/1.1\r\nhost: a.test\r\n\r\n");
+    let post = "POST /sha HTTP/1.1\r\nhost: a.test\r\ncontent-length: 2\r\n\r\nhi";
+    let all = [get("/a"), post.to_string(), get("/c")].concat();
+    conn.write_all(all.as_bytes()).await.unwrap();
+    let mut pending = Vec::new();
+    let mut bodies = Vec::new();
+    for _ in 0..3 {
+        let r = crate::park::response(&mut conn, &mut pending).await;
+        assert!(r.starts_with("HTTP/1.1 200 OK\r\n"), "{r}");
+        bodies.push(r.split("\r\n\r\n").nth(1).unwrap().to_string());
+    }
+    assert_eq!(bodies[0], "b");
+    assert!(bodies[1].starts_with("2 "), "{}", bodies[1]);
+    assert_eq!(bodies[2], "b");
+    let seen = b.seen();
+    let uris: Vec<&str> = seen.iter().map(|r| r.uri.as_str()).collect();
+    assert_eq!(uris, ["/a", "/sha", "/c"]);
+    assert!(seen.iter().all(|r| r.headers["x-forwarded-proto"] == "https"));
+    // HTTP/2 with prior knowledge and no ALPN: handed to hyper, which speaks it
+    let conn = connect(lb.addr, &opts(Some(&ca.pem), "a.test", &[])).await.unwrap();
+    assert_eq!(conn.get_ref().1.alpn_protocol(), None);
+    let (mut send, c) =
+        hyper::client::conn::http2::handshake(hyper_util::rt::TokioExecutor::new(), hyper_util::rt::TokioIo::new(conn))
+            .await
+            .unwrap();
+    tokio::spawn(c);
+    let req = http::Request::get("https://a.test/h2")
+        .body(http_body_util::Full::new(bytes::Bytes::new()))
+        .unwrap();
+    let resp = send.send_request(req).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(b.seen().last().unwrap().uri, "/h2");
+}

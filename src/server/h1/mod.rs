@@ -1,13 +1,16 @@
 //! fulcrum's own HTTP/1 server for the plain case, in front of hyper's.
 //!
-//! A plain HTTP/1 connection's busy spell starts here. While its requests
+//! A plain HTTP/1 connection's busy spell starts here, and so does a TLS
+//! connection whose ALPN did not choose HTTP/2. While its requests
 //! are bodiless `GET`s (see `request` for exactly which), this loop reads
 //! each head, calls the proxy service and writes the answer itself, framed
 //! by hyper's rules (see `response`): one buffer for reads and one for
 //! writes per spell, no dispatcher, no per-request task or timer. The first
 //! request that is not of that kind, or any head it cannot read, ends the
 //! loop with the bytes read so far, and hyper serves the rest of the spell
-//! from them (`Prefixed`), exactly as it served every request before.
+//! from them (`Prefixed`), exactly as it served every request before
+//! (hyper-util's auto connection over TLS, which also takes HTTP/2 without
+//! ALPN).
 //!
 //! It keeps hyper's behaviour where a client can see it: pipelined requests
 //! are answered in order; a client that closes while its request is in
@@ -32,8 +35,7 @@ use request::Head;
 use response::Length;
 use std::pin::Pin;
 use std::task::Poll;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use super::drain::Watcher;
 
@@ -57,13 +59,15 @@ pub enum End {
 }
 
 /// Serves the connection's requests until it ends, parks, or a request is
-/// hyper's.
-pub async fn serve(
-    io: &mut Noted<TcpStream>,
+/// hyper's. A connection that is not `parkable` (TLS) gives back its buffers
+/// at the quiet alarm instead and waits on.
+pub async fn serve<I: AsyncRead + AsyncWrite + Unpin>(
+    io: &mut Noted<I>,
     service: &mut ProxyService,
     limits: &Limits,
     mut dog: Pin<&mut Watchdog>,
     drain: &mut Watcher,
+    parkable: bool,
 ) -> End {
     let mut buf = BytesMut::new();
     let mut out = Vec::new();
@@ -88,7 +92,13 @@ pub async fn serve(
                 },
                 alarm = dog.as_mut() => match alarm {
                     // a head begun is never parked (`Activity::next`)
-                    Alarm::Park => return End::Park,
+                    Alarm::Park if parkable => return End::Park,
+                    Alarm::Park => {
+                        if buf.is_empty() {
+                            (buf, out, spans) = Default::default();
+                            super::trim::freed();
+                        }
+                    }
                     Alarm::Expired(why) => return End::Expired(why),
                 },
                 // a head already begun is read and answered, then the connection closes
@@ -114,8 +124,8 @@ pub async fn serve(
 }
 
 /// Writes one response; false when the connection must close after it.
-async fn answer(
-    io: &mut Noted<TcpStream>,
+async fn answer<I: AsyncRead + AsyncWrite + Unpin>(
+    io: &mut Noted<I>,
     buf: &mut BytesMut,
     out: &mut Vec<u8>,
     resp: http::Response<crate::proxy::ProxyBody>,
@@ -179,7 +189,7 @@ async fn answer(
 }
 
 /// Writes and empties `out`.
-async fn write(io: &mut Noted<TcpStream>, out: &mut Vec<u8>) -> std::io::Result<()> {
+async fn write<I: AsyncWrite + Unpin>(io: &mut Noted<I>, out: &mut Vec<u8>) -> std::io::Result<()> {
     io.write_all(out).await?;
     out.clear();
     Ok(())
@@ -188,7 +198,7 @@ async fn write(io: &mut Noted<TcpStream>, out: &mut Vec<u8>) -> std::io::Result<
 /// Resolves when the client closes while a request is in flight (hyper's
 /// rule: the request ends). Bytes that arrive instead are kept, as the next
 /// request; nothing more is read until it is served.
-async fn closed(io: &mut Noted<TcpStream>, buf: &mut BytesMut) {
+async fn closed<I: AsyncRead + Unpin>(io: &mut Noted<I>, buf: &mut BytesMut) {
     if buf.is_empty() {
         room(buf);
         if let Ok(1..) = io.read_buf(buf).await {
