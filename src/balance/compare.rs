@@ -8,6 +8,7 @@ const SPACE: f64 = 18_446_744_073_709_551_616.0; // 2^64
 /// Share of keys whose owner (by id) differs between two rings.
 pub fn ring_moved(a: &Ring, a_ids: &[String], b: &Ring, b_ids: &[String]) -> f64 {
     let ((pa, oa), (pb, ob)) = (a.points(), b.points());
+    let (pa, pb) = (&pa[..], &pb[..]);
     if pa.is_empty() || pb.is_empty() {
         return 1.0;
     }

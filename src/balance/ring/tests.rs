@@ -123,3 +123,26 @@ fn mapping_is_stable_across_builds() {
 }
 
 const PINNED: [usize; 5] = [2, 2, 1, 3, 4];
+
+#[test]
+fn the_index_finds_the_same_point_as_a_search_of_the_whole_ring() {
+    // every index size, from one bucket to the most, against the plain rule:
+    // the first point at or after the hash, wrapping to the first
+    for n in [1, 2, 3, 4, 10, 100] {
+        let ring = Ring::new(&members(n));
+        let (positions, owners) = ring.points();
+        let mut hash = 0x9e37_79b9_7f4a_7c15u64;
+        let edges = positions
+            .iter()
+            .flat_map(|&p| [p, p.wrapping_add(1), p.wrapping_sub(1)]);
+        let randoms = (0..20_000).map(|_| {
+            hash = hash.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            hash
+        });
+        for h in edges.take(3_000).chain(randoms).chain([0, u64::MAX]) {
+            let plain = positions.partition_point(|&p| p < h) % positions.len();
+            assert_eq!(ring.first_point(h), plain, "n={n} hash={h:#x}");
+            assert_eq!(ring.pick(Some(h), &All), Some(owners[plain] as usize));
+        }
+    }
+}
