@@ -238,6 +238,11 @@ impl<T> Noted<T> {
         self.inner
     }
 
+    /// The connection's activity, as the socket notes it.
+    pub fn activity(&self) -> &Arc<Activity> {
+        &self.activity
+    }
+
     /// Whether hyper's connection ended because this socket parked it.
     pub fn parked(&self) -> bool {
         self.parked

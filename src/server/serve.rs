@@ -110,20 +110,8 @@ pub async fn plain(
             return None;
         }
     }
-    let mut service =
-        ProxyService::new(shared.state.clone(), shared.metrics.clone(), peer).with_activity(activity.clone());
     let mut noted = Noted::new(stream, activity.clone());
-    // fulcrum's own server first, boxed as hyper's connection below is
-    let end = Box::pin(super::h1::serve(
-        &mut noted,
-        &mut service,
-        limits,
-        dog.as_mut(),
-        &mut drain,
-        true,
-    ))
-    .await;
-    let prefix = match end {
+    let prefix = match own_spell(&mut noted, peer, shared, limits, false, dog.as_mut(), &mut drain).await {
         End::Closed => return None,
         End::Expired(why) => return reported(why, peer, shared, limits),
         End::Park => return parked(noted.into_inner(), &activity, limits, drain),
@@ -133,7 +121,7 @@ pub async fn plain(
     // boxed: the spell's future stays small to spawn
     let mut conn = Box::new(
         http1_builder(limits)
-            .serve_connection(io, TowerToHyperService::new(service))
+            .serve_connection(io, TowerToHyperService::new(service(shared, peer, &activity, false)))
             .with_upgrades(),
     );
     if drain.draining() {
@@ -199,19 +187,7 @@ where
     let mut noted = Noted::new(io, activity.clone());
     let mut prefix = bytes::Bytes::new();
     if !h2 {
-        let mut service = ProxyService::new(shared.state.clone(), shared.metrics.clone(), peer)
-            .with_activity(activity.clone())
-            .over_tls();
-        let end = Box::pin(super::h1::serve(
-            &mut noted,
-            &mut service,
-            limits,
-            dog.as_mut(),
-            &mut drain,
-            false,
-        ))
-        .await;
-        prefix = match end {
+        prefix = match own_spell(&mut noted, peer, shared, limits, true, dog.as_mut(), &mut drain).await {
             End::Closed | End::Park => return,
             End::Expired(why) => return report(why, peer, shared, limits),
             End::Handoff(read) => read.freeze(),
@@ -219,6 +195,34 @@ where
     }
     let io = Prefixed::new(prefix, noted);
     auto_conn(io, peer, shared, limits, true, activity, dog, drain).await;
+}
+
+/// fulcrum's own HTTP/1 server (`h1`) for the spell's first requests, boxed
+/// as hyper's connection is; a TLS connection is never parked.
+async fn own_spell<I>(
+    noted: &mut Noted<I>,
+    peer: SocketAddr,
+    shared: &Arc<Shared>,
+    limits: &Limits,
+    tls: bool,
+    dog: Pin<&mut Watchdog>,
+    drain: &mut Watcher,
+) -> End
+where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    let mut service = service(shared, peer, noted.activity(), tls);
+    Box::pin(super::h1::serve(noted, &mut service, limits, dog, drain, !tls)).await
+}
+
+/// The proxy service of one connection.
+fn service(shared: &Shared, peer: SocketAddr, activity: &Arc<Activity>, tls: bool) -> ProxyService {
+    let service = ProxyService::new(shared.state.clone(), shared.metrics.clone(), peer).with_activity(activity.clone());
+    if tls {
+        service.over_tls()
+    } else {
+        service
+    }
 }
 
 /// hyper-util's auto connection (HTTP/1 and HTTP/2 by the first bytes).
@@ -235,11 +239,7 @@ async fn auto_conn<I>(
 ) where
     I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
-    let mut service =
-        ProxyService::new(shared.state.clone(), shared.metrics.clone(), peer).with_activity(activity.clone());
-    if tls {
-        service = service.over_tls();
-    }
+    let service = service(shared, peer, &activity, tls);
     let builder = auto_builder(limits);
     let conn = builder.serve_connection_with_upgrades(TokioIo::new(io), TowerToHyperService::new(service));
     tokio::pin!(conn);
