@@ -372,6 +372,24 @@ async fn over_tls_gets_around_a_post_are_answered_in_order_and_h2_needs_no_alpn(
     let uris: Vec<&str> = seen.iter().map(|r| r.uri.as_str()).collect();
     assert_eq!(uris, ["/a", "/sha", "/c"]);
     assert!(seen.iter().all(|r| r.headers["x-forwarded-proto"] == "https"));
+    // on a connection only the own server has served, past the quiet time
+    // (200 ms) its buffers are given back: a head longer than the first
+    // read's 64 bytes is still read whole
+    let mut conn = connect(lb.addr, &opts(Some(&ca.pem), "a.test", &["http/1.1"]))
+        .await
+        .unwrap();
+    conn.write_all(get("/before").as_bytes()).await.unwrap();
+    let r = crate::park::response(&mut conn, &mut pending).await;
+    assert!(r.ends_with("\r\n\r\nb"), "{r}");
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let long = format!(
+        "GET /after HTTP/1.1\r\nhost: a.test\r\nx-long: {}\r\n\r\n",
+        "v".repeat(300)
+    );
+    conn.write_all(long.as_bytes()).await.unwrap();
+    let r = crate::park::response(&mut conn, &mut pending).await;
+    assert!(r.starts_with("HTTP/1.1 200 OK\r\n") && r.ends_with("\r\n\r\nb"), "{r}");
+    assert_eq!(b.seen().last().unwrap().headers["x-long"].len(), 300);
     // HTTP/2 with prior knowledge and no ALPN: handed to hyper, which speaks it
     let conn = connect(lb.addr, &opts(Some(&ca.pem), "a.test", &[])).await.unwrap();
     assert_eq!(conn.get_ref().1.alpn_protocol(), None);

@@ -72,6 +72,9 @@ pub async fn serve<I: AsyncRead + AsyncWrite + Unpin>(
     let mut buf = BytesMut::new();
     let mut out = Vec::new();
     let mut spans = Vec::new();
+    // buffers given back at a quiet alarm (TLS): the next read takes only
+    // what tokio reserves for an empty buffer (64 bytes) until bytes come
+    let mut quiet = false;
     loop {
         let req = loop {
             if !buf.is_empty() {
@@ -83,12 +86,14 @@ pub async fn serve<I: AsyncRead + AsyncWrite + Unpin>(
             } else if drain.draining() {
                 return End::Closed;
             }
-            room(&mut buf);
+            if !quiet {
+                room(&mut buf);
+            }
             tokio::select! {
                 biased;
                 read = io.read_buf(&mut buf) => match read {
                     Ok(0) | Err(_) => return End::Closed,
-                    Ok(_) => {}
+                    Ok(_) => quiet = false,
                 },
                 alarm = dog.as_mut() => match alarm {
                     // a head begun is never parked (`Activity::next`)
@@ -96,6 +101,7 @@ pub async fn serve<I: AsyncRead + AsyncWrite + Unpin>(
                     Alarm::Park => {
                         if buf.is_empty() {
                             (buf, out, spans) = Default::default();
+                            quiet = true;
                             super::trim::freed();
                         }
                     }
