@@ -218,6 +218,35 @@ fn join_cookies(headers: &mut HeaderMap) {
     }
 }
 
+/// A `Content-Length` number: 1 to 19 ASCII digits, nothing else.
+pub fn decimal(value: &[u8]) -> Option<u64> {
+    if value.is_empty() || value.len() > 19 || !value.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(value.iter().fold(0, |n, d| n * 10 + u64::from(d - b'0')))
+}
+
+/// One `Content-Length` value (a list of equal numbers is one number),
+/// checked against the previous one.
+pub fn content_length(value: &[u8], previous: Option<u64>) -> Result<u64, &'static str> {
+    let mut found = previous;
+    for part in value.split(|&b| b == b',') {
+        let n = decimal(part.trim_ascii()).ok_or("invalid Content-Length")?;
+        if found.is_some_and(|f| f != n) {
+            return Err("conflicting Content-Length values");
+        }
+        found = Some(n);
+    }
+    found.ok_or("invalid Content-Length")
+}
+
+/// Whether a comma-separated header value lists `token` (any case).
+pub fn lists_token(value: &[u8], token: &[u8]) -> bool {
+    value
+        .split(|&b| b == b',')
+        .any(|t| t.trim_ascii().eq_ignore_ascii_case(token))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

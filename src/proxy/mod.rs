@@ -23,7 +23,7 @@ pub use body::{BoxError, Boxed, ProxyBody};
 pub use done::Info;
 pub use error::{chain as error_chain, ProxyError};
 pub use facts::Facts;
-pub use headers::{has_token, is_hop_by_hop, remove_hop_by_hop};
+pub use headers::{content_length, decimal, has_token, is_hop_by_hop, lists_token, remove_hop_by_hop};
 pub use local::location as redirect_location;
 pub use req_body::ReqBody;
 

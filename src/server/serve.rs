@@ -114,7 +114,7 @@ pub async fn plain(
     let prefix = match own_spell(&mut noted, peer, shared, limits, false, dog.as_mut(), &mut drain).await {
         End::Closed => return None,
         End::Expired(why) => return reported(why, peer, shared, limits),
-        End::Park => return parked(noted.into_inner(), &activity, limits, drain),
+        End::Park => return parked(noted.into_inner(), peer, &activity, limits, drain),
         End::Handoff(read) => read.freeze(),
     };
     let io = TokioIo::new(Prefixed::new(prefix, noted));
@@ -149,15 +149,15 @@ pub async fn plain(
     if !noted.parked() || unread || unread_prefix || drain.draining() {
         return None;
     }
-    parked(noted.into_inner(), &activity, limits, drain)
+    parked(noted.into_inner(), peer, &activity, limits, drain)
 }
 
 /// The connection, parked: its socket out of tokio, for the lot.
-fn parked(stream: TcpStream, activity: &Activity, limits: &Limits, drain: Watcher) -> Option<Idle> {
+fn parked(stream: TcpStream, peer: SocketAddr, activity: &Activity, limits: &Limits, drain: Watcher) -> Option<Idle> {
     super::trim::freed();
     let until_ns = activity.idle_since_ns() + limits.idle_timeout.as_nanos() as u64;
     let socket = stream.into_std().ok()?;
-    tracing::trace!("connection parked");
+    tracing::trace!("connection from {peer} parked");
     Some(Idle {
         socket,
         until_ns,

@@ -137,7 +137,7 @@ async fn answer<I: AsyncRead + AsyncWrite + Unpin>(
     resp: http::Response<crate::proxy::ProxyBody>,
     closing: bool,
 ) -> bool {
-    let (parts, body) = resp.into_parts();
+    let (parts, mut body) = resp.into_parts();
     let length = if body.is_end_stream() {
         Length::Empty
     } else {
@@ -150,7 +150,6 @@ async fn answer<I: AsyncRead + AsyncWrite + Unpin>(
     drop(parts);
     let mut whole = true;
     if length != Length::Empty && framing != response::Framing::Length(0) {
-        let mut body = body;
         whole = loop {
             // a frame ready now joins what is held; else what is held goes first
             let frame = match std::future::poll_fn(|cx| Poll::Ready(Pin::new(&mut body).poll_frame(cx))).await {
@@ -186,11 +185,9 @@ async fn answer<I: AsyncRead + AsyncWrite + Unpin>(
                 Some(Err(_)) => break false,
             }
         };
-        // the body ends (and its upstream connection goes back) before the write
-        drop(body);
-    } else {
-        drop(body);
     }
+    // the body ends (and its upstream connection goes back) before the write
+    drop(body);
     (out.is_empty() || write(io, out).await.is_ok()) && whole && !close
 }
 
@@ -207,8 +204,7 @@ async fn write<I: AsyncWrite + Unpin>(io: &mut Noted<I>, out: &mut Vec<u8>) -> s
 async fn closed<I: AsyncRead + Unpin>(io: &mut Noted<I>, buf: &mut BytesMut) {
     if buf.is_empty() {
         room(buf);
-        if let Ok(1..) = io.read_buf(buf).await {
-        } else {
+        if !matches!(io.read_buf(buf).await, Ok(1..)) {
             return;
         }
     }

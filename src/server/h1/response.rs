@@ -67,7 +67,7 @@ pub fn head(
                     // no body to send: the length goes (hyper's rule)
                     Length::Empty => continue,
                     Length::Known(n) => n,
-                    Length::Unknown => match (digits(value.as_bytes()), &framing) {
+                    Length::Unknown => match (crate::proxy::decimal(value.as_bytes()), &framing) {
                         (Some(n), Some(Framing::Length(m))) if n == *m => continue,
                         (Some(n), None) => n,
                         _ => {
@@ -91,10 +91,7 @@ pub fn head(
                 continue;
             }
             header::CONNECTION => {
-                close |= value
-                    .as_bytes()
-                    .split(|&b| b == b',')
-                    .any(|t| t.trim_ascii().eq_ignore_ascii_case(b"close"));
+                close |= crate::proxy::lists_token(value.as_bytes(), b"close");
                 joined(&mut connection, value.as_bytes());
                 continue;
             }
@@ -179,14 +176,6 @@ fn line(name: &[u8], value: &[u8], out: &mut Vec<u8>) {
     out.extend_from_slice(b": ");
     out.extend_from_slice(value);
     out.extend_from_slice(b"\r\n");
-}
-
-/// A `Content-Length` value: digits only.
-fn digits(value: &[u8]) -> Option<u64> {
-    if value.is_empty() || value.len() > 19 || !value.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    Some(value.iter().fold(0, |n, d| n * 10 + u64::from(d - b'0')))
 }
 
 /// Appends a data frame in `framing`; the bytes past a declared length are

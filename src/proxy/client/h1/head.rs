@@ -12,6 +12,7 @@
 //!   all equal;
 //! - otherwise the body runs to the end of the connection.
 
+use crate::proxy::{content_length, lists_token};
 use bytes::Bytes;
 use http::header::{CONNECTION, CONTENT_LENGTH, HOST, TRANSFER_ENCODING};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode, Version};
@@ -139,7 +140,7 @@ fn parse_with<'b>(
                 return Err("unsupported Transfer-Encoding");
             }
             chunked = true;
-        } else if name == CONNECTION && has_token(value.as_bytes(), b"close") {
+        } else if name == CONNECTION && lists_token(value.as_bytes(), b"close") {
             close = true;
         }
         headers.append(name, value);
@@ -164,31 +165,6 @@ fn parse_with<'b>(
         },
         len,
     ))
-}
-
-/// One `Content-Length` value (a list of equal numbers is one number),
-/// checked against the previous one.
-fn content_length(value: &[u8], previous: Option<u64>) -> Result<u64, &'static str> {
-    let mut found = previous;
-    for part in value.split(|&b| b == b',') {
-        let digits = part.trim_ascii();
-        if digits.is_empty() || digits.len() > 19 || !digits.iter().all(u8::is_ascii_digit) {
-            return Err("invalid Content-Length");
-        }
-        let n = digits.iter().fold(0u64, |n, d| n * 10 + u64::from(d - b'0'));
-        if found.is_some_and(|f| f != n) {
-            return Err("conflicting Content-Length values");
-        }
-        found = Some(n);
-    }
-    found.ok_or("invalid Content-Length")
-}
-
-/// Whether a comma-separated header value lists `token` (any case).
-fn has_token(value: &[u8], token: &[u8]) -> bool {
-    value
-        .split(|&b| b == b',')
-        .any(|t| t.trim_ascii().eq_ignore_ascii_case(token))
 }
 
 #[cfg(test)]
