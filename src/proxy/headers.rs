@@ -93,6 +93,13 @@ fn remove_connection_named(headers: &mut HeaderMap) {
     }
 }
 
+/// Whether a `Connection` value names no header besides the fixed
+/// hop-by-hop set (`keep-alive`, `close`, or nothing): dropping the header
+/// alone then removes all it asks for.
+pub fn names_no_other_header(value: &[u8]) -> bool {
+    value.split(|&b| b == b',').all(|t| names_no_header(t.trim_ascii()))
+}
+
 /// A `Connection` token that names no header to remove: empty, `close`, or
 /// `keep-alive` (which goes with the fixed set).
 fn names_no_header(token: &[u8]) -> bool {

@@ -12,6 +12,7 @@ mod forward;
 mod framing;
 mod headers;
 mod local;
+mod names;
 mod outlier;
 pub mod queue;
 mod req_body;
@@ -23,8 +24,11 @@ pub use body::{BoxError, Boxed, ProxyBody};
 pub use done::Info;
 pub use error::{chain as error_chain, ProxyError};
 pub use facts::Facts;
-pub use headers::{content_length, decimal, has_token, is_hop_by_hop, lists_token, remove_hop_by_hop};
+pub use headers::{
+    content_length, decimal, has_token, is_hop_by_hop, lists_token, names_no_other_header, remove_hop_by_hop,
+};
 pub use local::location as redirect_location;
+pub use names::header_name;
 pub use req_body::ReqBody;
 
 use crate::activity::Activity;

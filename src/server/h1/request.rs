@@ -12,7 +12,7 @@
 
 use crate::proxy::ReqBody;
 use bytes::{Bytes, BytesMut};
-use http::header::{HeaderName, HeaderValue};
+use http::header::HeaderValue;
 use http::{HeaderMap, Method, Request, Uri, Version};
 
 /// Header slots tried first; a head with more is parsed again with the limit's.
@@ -123,7 +123,7 @@ fn build(buf: &mut BytesMut, len: usize, path: (usize, usize), spans: &[Span]) -
         let mut headers = HeaderMap::with_capacity(spans.len() + ADDED);
         for span in spans {
             let (start, n) = span.name;
-            let name = HeaderName::from_bytes(&head[start..start + n]).ok()?;
+            let name = crate::proxy::header_name(&head[start..start + n]).ok()?;
             // httparse has checked the value's bytes, as hyper relies on
             let value = HeaderValue::from_maybe_shared(slice(span.value)).ok()?;
             headers.append(name, value);

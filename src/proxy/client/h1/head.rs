@@ -12,10 +12,10 @@
 //!   all equal;
 //! - otherwise the body runs to the end of the connection.
 
-use crate::proxy::{content_length, lists_token};
+use crate::proxy::{content_length, header_name, lists_token, names_no_other_header};
 use bytes::Bytes;
 use http::header::{CONNECTION, CONTENT_LENGTH, HOST, TRANSFER_ENCODING};
-use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode, Version};
+use http::{HeaderMap, HeaderValue, Method, Request, StatusCode, Version};
 
 /// The most response headers accepted (hyper's default, the old path's).
 const MAX_HEADERS: usize = 100;
@@ -129,19 +129,29 @@ fn parse_with<'b>(
     let mut headers = HeaderMap::with_capacity(resp.headers.len());
     let (mut length, mut chunked, mut close) = (None::<u64>, false, version == Version::HTTP_10);
     for h in resp.headers.iter() {
-        let name = HeaderName::from_bytes(h.name.as_bytes()).map_err(|_| "invalid header name")?;
-        let start = h.value.as_ptr() as usize - base;
-        let value = HeaderValue::from_maybe_shared(copy.slice(start..start + h.value.len()))
-            .map_err(|_| "invalid header value")?;
-        if name == CONTENT_LENGTH {
-            length = Some(content_length(value.as_bytes(), length)?);
-        } else if name == TRANSFER_ENCODING {
-            if chunked || !value.as_bytes().trim_ascii().eq_ignore_ascii_case(b"chunked") {
+        let name = header_name(h.name.as_bytes()).map_err(|_| "invalid header name")?;
+        let raw = h.value;
+        if name == TRANSFER_ENCODING {
+            if chunked || !raw.trim_ascii().eq_ignore_ascii_case(b"chunked") {
                 return Err("unsupported Transfer-Encoding");
             }
             chunked = true;
-        } else if name == CONNECTION && lists_token(value.as_bytes(), b"close") {
-            close = true;
+            // hop-by-hop, and said again by `framing`: never forwarded
+            continue;
+        }
+        if name == CONNECTION {
+            close |= lists_token(raw, b"close");
+            if names_no_other_header(raw) {
+                // hop-by-hop and naming nothing else: the proxy would remove
+                // it at once (one lookup and one removal a response)
+                continue;
+            }
+        }
+        let start = raw.as_ptr() as usize - base;
+        let value =
+            HeaderValue::from_maybe_shared(copy.slice(start..start + raw.len())).map_err(|_| "invalid header value")?;
+        if name == CONTENT_LENGTH {
+            length = Some(content_length(raw, length)?);
         }
         headers.append(name, value);
     }

@@ -130,3 +130,19 @@ fn up_to_100_headers_whatever_the_first_attempt_holds() {
         assert_eq!(head.headers.len(), n, "{n} headers");
     }
 }
+
+#[test]
+fn framing_and_bare_connection_headers_stay_out_of_the_map() {
+    let headers = |raw: &str| final_head(raw.as_bytes(), false).unwrap().0.headers;
+    let h = headers(
+        "HTTP/1.1 200 OK\r\nServer: s\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\nX-A: 1\r\n\r\n",
+    );
+    let names: Vec<&str> = h.keys().map(|k| k.as_str()).collect();
+    assert_eq!(names, ["server", "x-a"], "said by `framing` and `reuse` instead");
+    let h = headers("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+    assert!(h.get("connection").is_none());
+    // a `Connection` naming other headers stays, so that the proxy removes them too
+    let h = headers("HTTP/1.1 200 OK\r\nConnection: keep-alive, X-Secret\r\nX-Secret: 1\r\nContent-Length: 0\r\n\r\n");
+    assert_eq!(h["connection"], "keep-alive, X-Secret");
+    assert_eq!(h["x-secret"], "1");
+}
