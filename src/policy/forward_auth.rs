@@ -135,7 +135,7 @@ async fn ask(facts: &Facts, auth: &ForwardAuth, req: &Request<ReqBody>) -> Resul
     let clients = &snap.clients[auth.upstream];
     let client = &clients[crate::workers::index() % clients.len()];
     let (resp, lease) = client
-        .request(request, upstream.response_timeout)
+        .request(request, crate::proxy::attempt::to(upstream, server))
         .await
         .map_err(|e| crate::proxy::error_chain(&e))?;
     guard.response_head();

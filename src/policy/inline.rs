@@ -52,6 +52,11 @@ impl Inline {
         }
     }
 
+    /// Whether `on_response` edits responses (header rules).
+    pub fn edits_responses(&self) -> bool {
+        self.response_headers.is_some()
+    }
+
     /// `response_headers` on whatever answer the route gives, denials included.
     pub fn on_response(&self, facts: &Facts, mut resp: Response<ProxyBody>) -> Response<ProxyBody> {
         if let Some(rules) = &self.response_headers {

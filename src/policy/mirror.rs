@@ -160,7 +160,7 @@ async fn send(facts: &Facts, upstream_index: usize, head: Head, body: Bytes) -> 
     else {
         return "failed";
     };
-    match client.request(req, upstream.response_timeout).await {
+    match client.request(req, attempt::to(upstream, server)).await {
         Ok((resp, lease)) => {
             let read = tokio::time::timeout(upstream.response_timeout, resp.into_body().collect()).await;
             drop(lease);

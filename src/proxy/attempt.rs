@@ -7,7 +7,7 @@
 //! request whose body was read is never sent again, so a POST reaches an
 //! upstream at most once; the request path never copies headers itself.
 
-use super::client::{idempotent, Failure, Lease, UpBody};
+use super::client::{idempotent, Failure, Lease, To, UpBody};
 use super::facts::Facts;
 use super::send_body::SendBody;
 use super::{error, outlier, ProxyError};
@@ -58,7 +58,11 @@ pub async fn send(mut r: Routed<'_>) -> Sent {
     loop {
         let server = &upstream.servers[server_index];
         let last = !r.retry || tried.len() as u32 >= upstream.retries;
-        let sent = client.request(attempt, upstream.response_timeout).await;
+        let to = To {
+            pass: r.facts.pass_head,
+            ..to(upstream, server_index)
+        };
+        let sent = client.request(attempt, to).await;
         let mut e = match sent {
             Ok((resp, lease)) => {
                 let failed = resp.status().is_server_error();
@@ -146,6 +150,16 @@ pub fn build(
         *h = headers;
     }
     builder
+}
+
+/// Sending to one server of the pool: its address, the pool's response
+/// timeout, the header map filled.
+pub fn to(upstream: &Upstream, server: usize) -> To {
+    To {
+        addr: upstream.servers[server].address,
+        timeout: upstream.response_timeout,
+        pass: false,
+    }
 }
 
 /// The absolute URI of `pq` on one server of the pool.

@@ -86,6 +86,17 @@ impl ProxyBody {
         self
     }
 
+    /// The upstream's header lines, when they pass through to the client
+    /// as they came instead of in the response's map (taken once; see
+    /// `client::h1::lines`). Only fulcrum's own HTTP/1 server asks for them
+    /// and writes them.
+    pub fn take_lines(&mut self) -> Option<super::client::Lines> {
+        match &mut self.inner {
+            Inner::Upstream(body) => body.take_lines(),
+            Inner::Full(_) | Inner::Boxed(_) => None,
+        }
+    }
+
     fn finish(&mut self) {
         self.lease.take();
         self.guard.take();

@@ -31,6 +31,12 @@ pub struct Facts {
     pub upgrade: Option<HeaderValue>,
     /// The client asked for trailers (`TE: trailers`), for HTTP/2 upstreams.
     pub te_trailers: bool,
+    /// The upstream's header lines may pass through to the client as they
+    /// came (`client::h1::lines`): the request came to fulcrum's own HTTP/1
+    /// server, which writes them, and nothing on the route reads or edits
+    /// response headers (no policy stack, no response header rules, no
+    /// request ID).
+    pub pass_head: bool,
     /// Where the request went; read when its response is counted. A lock
     /// rather than `&mut` so a stage that gives up (route timeout) still
     /// finds the upstream and server tried.

@@ -24,6 +24,8 @@ pub struct Arrival {
     pub scheme: &'static str,
     /// An HTTP/1 request body not yet read: set once it has been (see `ReqBody::track_end`).
     pub body_end: Option<Arc<std::sync::atomic::AtomicBool>>,
+    /// The request came to fulcrum's own HTTP/1 server, which writes the answer.
+    pub own: bool,
 }
 
 /// Serves one request; returns its response and where it went.
@@ -147,6 +149,8 @@ fn prepare(a: Arrival, routed: Routed, parts: &mut http::request::Parts, request
     if let Some(value) = &upgrade {
         upgrade::restore(&mut parts.headers, value.clone());
     }
+    let runtime = &a.snap.routes[routed.route];
+    let pass_head = a.own && runtime.stack.is_none() && !runtime.inline.edits_responses() && request_id.is_none();
     Facts {
         snap: a.snap,
         metrics: a.metrics,
@@ -164,6 +168,7 @@ fn prepare(a: Arrival, routed: Routed, parts: &mut http::request::Parts, request
         request_id,
         upgrade,
         te_trailers,
+        pass_head,
     }
 }
 

@@ -125,6 +125,7 @@ impl ProxyService {
         let body_end = (req.version() <= http::Version::HTTP_11 && !http_body::Body::is_end_stream(req.body()))
             .then(|| Arc::new(std::sync::atomic::AtomicBool::new(false)));
         let closing = body_end.clone();
+        let own = req.body().own_server();
         Box::pin(async move {
             let (mut resp, info) = if ambiguous {
                 metrics.requests_rejected.with_label_values(&["bad_request"]).inc();
@@ -138,6 +139,7 @@ impl ProxyService {
                     client,
                     scheme: proto,
                     body_end,
+                    own,
                 };
                 forward::forward(arrival, req).await
             };

@@ -31,13 +31,20 @@ impl ReqBody {
         }
     }
 
-    /// A request without a body.
+    /// A request without a body, read by fulcrum's own HTTP/1 server (the
+    /// only maker of bodiless `ReqBody`s: hyper's requests carry hyper's
+    /// body even when empty), see [`ReqBody::own_server`].
     pub fn empty() -> Self {
         Self {
             inner: None,
             copy: None,
             ended: None,
         }
+    }
+
+    /// The request came to fulcrum's own HTTP/1 server (see [`ReqBody::empty`]).
+    pub fn own_server(&self) -> bool {
+        self.inner.is_none()
     }
 
     /// Sets `ended` once the body has been read to its end: an HTTP/1

@@ -107,3 +107,66 @@ async fn one(addr: std::net::SocketAddr, req: &str) -> String {
     s.write_all(req.as_bytes()).await.unwrap();
     response(&mut s, &mut Vec::new()).await
 }
+
+/// The upstream's header lines pass through the own server as they came on
+/// a route that reads no response header, and the client sees what hyper's
+/// server writes from the map: the same lines (hop-by-hop ones and those
+/// `Connection` names gone, the upstream's date kept), repeats of a name in
+/// the upstream's order. With a response header rule the map is used.
+#[tokio::test]
+async fn upstream_header_lines_pass_through_as_the_map_would_write_them() {
+    let heads: [&'static [u8]; 3] = [
+        b"HTTP/1.1 200 OK\r\nServer: up\r\nSet-Cookie: a=1\r\nX-Up: 1\r\nSet-Cookie: b=2\r\n\
+          Connection: keep-alive\r\nKeep-Alive: timeout=5\r\nContent-Type: text/plain\r\n\
+          Content-Length: 5\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\n\r\nhello",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-Up: 2\r\nTrailer: x-sum\r\n\r\n\
+          5\r\nhello\r\n0\r\nx-sum: 5\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nConnection: X-Secret, keep-alive\r\nX-Secret: 1\r\nX-Up: 3\r\n\
+          content-length: 5\r\n\r\nhello",
+    ];
+    for reply in heads {
+        let up = spawn_raw_server(reply).await;
+        for rule in ["", "\n    response_headers: { set: { x-rule: on } }"] {
+            let yaml = format!(
+                "listeners: [{{ address: \"127.0.0.1:0\" }}]\nupstreams: {{ p: {{ servers: [{{ address: \"{}\" }}] }} }}\nroutes:\n  - upstream: p{rule}\n",
+                up.addr
+            );
+            let lb = spawn_lb(&yaml, &[]).await;
+            let own = one(lb.addr, "GET / HTTP/1.1\r\nhost: x\r\n\r\n").await;
+            let hypers = one(lb.addr, "GET / HTTP/1.1\r\nhost: x\r\ncontent-length: 0\r\n\r\n").await;
+            let sorted = |r: &str| {
+                let (head, body) = r.split_once("\r\n\r\n").unwrap();
+                let mut lines: Vec<String> = head.lines().map(str::to_string).collect();
+                let first = lines.remove(0);
+                lines.retain(|l| !l.starts_with("date: ") || l.contains("1994"));
+                lines.sort();
+                (first, lines, body.to_string())
+            };
+            let (first, lines, body) = sorted(&own);
+            assert_eq!(
+                (first, lines.clone(), body),
+                sorted(&hypers),
+                "own:\n{own}\nhyper's:\n{hypers}"
+            );
+            assert!(own.contains("\r\nx-up: "), "{own}");
+            assert_eq!(own.matches("date: ").count(), 1, "one date: {own}");
+            for gone in ["connection", "keep-alive", "x-secret", "trailer"] {
+                assert!(!lines.iter().any(|l| l.starts_with(gone)), "{gone} in {own}");
+            }
+            assert_eq!(rule.is_empty(), !own.contains("x-rule: on"), "{own}");
+            if reply.starts_with(b"HTTP/1.1 200 OK\r\nServer") {
+                assert!(own.contains("date: Sun, 06 Nov 1994 08:49:37 GMT\r\n"), "{own}");
+                let at = |line: &str| own.find(line).unwrap();
+                let (a, b, x) = (at("set-cookie: a=1"), at("set-cookie: b=2"), at("x-up: 1"));
+                assert!(a < b, "{own}");
+                // the lines keep the upstream's order; the map groups a name's repeats
+                assert_eq!(
+                    rule.is_empty(),
+                    a < x && x < b,
+                    "passed through: {}\n{own}",
+                    rule.is_empty()
+                );
+            }
+        }
+    }
+}

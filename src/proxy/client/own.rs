@@ -7,24 +7,20 @@
 use super::failure::{failed, idempotent};
 use super::h1::{self, Conn};
 use super::response::UpBody;
-use super::{Failure, Inner, Lease, SendBody, SendError, UpstreamClient, POOL_IDLE_TIMEOUT, RESENDS};
+use super::{Failure, Inner, Lease, SendBody, SendError, To, UpstreamClient, POOL_IDLE_TIMEOUT, RESENDS};
 use http::{header, Method, Request, Response};
 use std::net::SocketAddr;
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
-/// The server's address when `req` can take the own path: plain HTTP/1 to
-/// an address (not a name to resolve), no body, no upgrade, not CONNECT.
-pub(super) fn eligible(inner: &Inner, req: &Request<SendBody>) -> Option<SocketAddr> {
-    if inner.http2_only
+/// Whether `req` can take the own path: plain HTTP/1 (to the address its
+/// caller names), no body, no upgrade, not CONNECT.
+pub(super) fn eligible(inner: &Inner, req: &Request<SendBody>) -> bool {
+    !(inner.http2_only
         || req.uri().scheme() != Some(&http::uri::Scheme::HTTP)
         || req.method() == Method::CONNECT
         || !http_body::Body::is_end_stream(req.body())
-        || req.headers().contains_key(header::UPGRADE)
-    {
-        return None;
-    }
-    req.uri().authority()?.as_str().parse().ok()
+        || req.headers().contains_key(header::UPGRADE))
 }
 
 impl Inner {
@@ -88,11 +84,10 @@ impl UpstreamClient {
     pub(super) async fn request_own(
         &self,
         req: Request<SendBody>,
-        addr: SocketAddr,
-        timeout: Duration,
+        to: To,
     ) -> Result<(Response<UpBody>, Lease), SendError> {
         let resendable = idempotent(req.method());
-        match tokio::time::timeout(timeout, self.send_own(&req, addr, resendable)).await {
+        match tokio::time::timeout(to.timeout, self.send_own(&req, to.addr, resendable, to.pass)).await {
             Ok(Ok(resp)) => Ok((resp, Lease(None))),
             Ok(Err(kind)) => {
                 let back = resendable || matches!(kind, Failure::Connect(_));
@@ -104,12 +99,14 @@ impl UpstreamClient {
 
     /// Sends `req` to `addr`: on a pooled connection, again on the next (or
     /// a new one) after a pooled connection fails before any response byte
-    /// when `resendable`, up to [`RESENDS`] times.
+    /// when `resendable`, up to [`RESENDS`] times. The response's header
+    /// lines pass through when `pass` (see `h1::lines`).
     async fn send_own(
         &self,
         req: &Request<SendBody>,
         addr: SocketAddr,
         resendable: bool,
+        pass: bool,
     ) -> Result<Response<UpBody>, Failure> {
         let key = req.uri().authority().map_or("", |a| a.as_str());
         let mut resends = 0;
@@ -122,9 +119,10 @@ impl UpstreamClient {
                     Err(e) => return Err(Failure::Connect(Box::new(e))),
                 },
             };
-            match conn.exchange(req).await {
+            match conn.exchange(req, pass).await {
                 Ok(head) => {
-                    let body = h1::body::Body::new(conn, head.framing, head.reuse, (self.inner.clone(), name));
+                    let body = h1::body::Body::new(conn, head.framing, head.reuse, (self.inner.clone(), name))
+                        .with_lines(head.lines);
                     let mut resp = Response::new(UpBody::Own(body));
                     *resp.status_mut() = head.status;
                     *resp.version_mut() = head.version;

@@ -16,6 +16,16 @@ pub enum UpBody {
     Own(h1::body::Body),
 }
 
+impl UpBody {
+    /// The response's header lines, when they pass through (own path only).
+    pub fn take_lines(&mut self) -> Option<h1::lines::Lines> {
+        match self {
+            UpBody::Hyper(_) => None,
+            UpBody::Own(b) => b.take_lines(),
+        }
+    }
+}
+
 impl Body for UpBody {
     type Data = Bytes;
     type Error = BoxError;

@@ -138,13 +138,21 @@ async fn answer<I: AsyncRead + AsyncWrite + Unpin>(
     closing: bool,
 ) -> bool {
     let (parts, mut body) = resp.into_parts();
+    let lines = body.take_lines();
     let length = if body.is_end_stream() {
         Length::Empty
     } else {
         body.size_hint().exact().map_or(Length::Unknown, Length::Known)
     };
     let reason = response::reason(&parts.extensions);
-    let Some((mut framing, close)) = response::head(parts.status, reason, &parts.headers, length, closing, out) else {
+    let Some((mut framing, close)) = response::head(
+        parts.status,
+        reason,
+        (lines.as_ref(), &parts.headers),
+        length,
+        closing,
+        out,
+    ) else {
         return false;
     };
     drop(parts);

@@ -10,6 +10,7 @@
 //! - `date` is added when missing, from a clock read once a second;
 //! - trailers are sent only when chunked and named in a `Trailer` header.
 
+use crate::proxy::client::Lines;
 use bytes::Bytes;
 use http::header::{self, HeaderName};
 use http::{HeaderMap, StatusCode};
@@ -42,7 +43,7 @@ pub enum Length {
 pub fn head(
     status: StatusCode,
     reason: Option<&[u8]>,
-    headers: &HeaderMap,
+    (lines, headers): (Option<&Lines>, &HeaderMap),
     body: Length,
     closing: bool,
     out: &mut Vec<u8>,
@@ -57,6 +58,12 @@ pub fn head(
     status_line(status, reason, out);
     let bodied = !matches!(status, StatusCode::NO_CONTENT | StatusCode::NOT_MODIFIED);
     let (mut framing, mut close, mut wrote_date) = (None, false, false);
+    if let Some(lines) = lines {
+        // an upstream's lines, as the map would have been written (see
+        // `client::h1::lines`); the map holds what fulcrum added
+        out.extend_from_slice(&lines.bytes);
+        wrote_date = lines.date;
+    }
     // `Connection` and `Trailer` values go on one line each (hyper's way)
     let (mut connection, mut trailer_line): (Option<Vec<u8>>, Option<Vec<u8>>) = (None, None);
     let mut trailers: Option<Vec<HeaderName>> = None;

@@ -13,7 +13,7 @@ fn encode(status: u16, headers: &[(&str, &str)], body: Length, closing: bool) ->
     let framed = head(
         StatusCode::from_u16(status).unwrap(),
         None,
-        &map,
+        (None, &map),
         body,
         closing,
         &mut out,
@@ -60,7 +60,10 @@ fn an_unknown_length_is_chunked_unless_a_length_was_given() {
         for (k, v) in bad {
             map.append(*k, HeaderValue::from_static(v));
         }
-        assert_eq!(head(StatusCode::OK, None, &map, Length::Unknown, false, &mut out), None);
+        assert_eq!(
+            head(StatusCode::OK, None, (None, &map), Length::Unknown, false, &mut out),
+            None
+        );
         assert_eq!(out, b"kept", "nothing of a refused head is written");
     }
 }
@@ -107,7 +110,7 @@ fn a_given_date_is_kept_and_reasons_are_written() {
     head(
         StatusCode::OK,
         Some(b"Fine"),
-        &HeaderMap::new(),
+        (None, &HeaderMap::new()),
         Length::Empty,
         false,
         &mut out,

@@ -6,6 +6,7 @@
 
 use super::chunked::{Decoder, Out};
 use super::head::Framing;
+use super::lines::Lines;
 use super::{Conn, READ_ROOM};
 use crate::proxy::client::{BoxError, Inner};
 use bytes::Bytes;
@@ -38,6 +39,8 @@ pub struct Body {
     reuse: bool,
     /// The pool the connection goes back to, and its server's name there.
     home: Option<(Arc<Inner>, Arc<str>)>,
+    /// The response's header lines, when passed through (see `lines`).
+    lines: Option<Lines>,
 }
 
 impl Body {
@@ -58,7 +61,19 @@ impl Body {
             state,
             reuse,
             home: Some(home),
+            lines: None,
         }
+    }
+
+    /// Carries the response's header lines to the server that writes them.
+    pub(in crate::proxy::client) fn with_lines(mut self, lines: Option<Lines>) -> Self {
+        self.lines = lines;
+        self
+    }
+
+    /// The response's header lines, when they pass through (taken once).
+    pub fn take_lines(&mut self) -> Option<Lines> {
+        self.lines.take()
     }
 
     /// Fails the body: the connection is closed, the error returned at the

@@ -12,6 +12,8 @@
 //!   all equal;
 //! - otherwise the body runs to the end of the connection.
 
+use super::lines;
+pub use super::lines::Lines;
 use crate::proxy::{content_length, header_name, lists_token, names_no_other_header};
 use bytes::Bytes;
 use http::header::{CONNECTION, CONTENT_LENGTH, HOST, TRANSFER_ENCODING};
@@ -42,7 +44,10 @@ pub enum Framing {
 pub struct Head {
     pub status: StatusCode,
     pub version: Version,
+    /// Empty when the lines are passed through instead.
     pub headers: HeaderMap,
+    /// The header lines to pass through as they came (see [`Lines`]).
+    pub lines: Option<Lines>,
     pub framing: Framing,
     /// The connection may carry another request after this response.
     pub reuse: bool,
@@ -91,17 +96,38 @@ pub fn encode<B>(out: &mut Vec<u8>, req: &Request<B>) {
 }
 
 /// Parses a response head at the start of `buf`; `head_request` when the
-/// request was `HEAD`. The header values share one copy of the head's bytes.
-pub fn parse(buf: &[u8], head_request: bool) -> Result<Parsed, &'static str> {
-    match parse_with(buf, head_request, &mut [httparse::EMPTY_HEADER; FEW_HEADERS]) {
-        Err(TOO_MANY) => parse_with(buf, head_request, &mut [httparse::EMPTY_HEADER; MAX_HEADERS]),
+/// request was `HEAD`. The header values share one copy of the head's
+/// bytes; or, when `pass`, the header lines pass through as they came
+/// ([`Head::lines`], the map left empty; see [`Lines`]).
+pub fn parse_for(buf: &[u8], head_request: bool, pass: bool) -> Result<Parsed, &'static str> {
+    match parse_with(buf, head_request, pass, &mut [httparse::EMPTY_HEADER; FEW_HEADERS]) {
+        Err(TOO_MANY) => parse_with(buf, head_request, pass, &mut [httparse::EMPTY_HEADER; MAX_HEADERS]),
         parsed => parsed,
+    }
+}
+
+/// What the framing headers said.
+pub(super) struct Said {
+    pub length: Option<u64>,
+    pub chunked: bool,
+    pub close: bool,
+}
+
+impl Said {
+    /// `Transfer-Encoding` must be `chunked`, once.
+    pub fn transfer_encoding(&mut self, value: &[u8]) -> Result<(), &'static str> {
+        if self.chunked || !value.trim_ascii().eq_ignore_ascii_case(b"chunked") {
+            return Err("unsupported Transfer-Encoding");
+        }
+        self.chunked = true;
+        Ok(())
     }
 }
 
 fn parse_with<'b>(
     buf: &'b [u8],
     head_request: bool,
+    pass: bool,
     slots: &mut [httparse::Header<'b>],
 ) -> Result<Parsed, &'static str> {
     let mut resp = httparse::Response::new(slots);
@@ -124,23 +150,59 @@ fn parse_with<'b>(
     } else {
         Version::HTTP_10
     };
-    let base = buf.as_ptr() as usize;
-    let copy = Bytes::copy_from_slice(&buf[..len]);
-    let mut headers = HeaderMap::with_capacity(resp.headers.len());
-    let (mut length, mut chunked, mut close) = (None::<u64>, false, version == Version::HTTP_10);
-    for h in resp.headers.iter() {
+    let http10 = version == Version::HTTP_10;
+    let passed = if pass { lines::pass(resp.headers, http10)? } else { None };
+    let (headers, lines, said) = match passed {
+        Some((lines, said)) => (HeaderMap::new(), Some(lines), said),
+        None => {
+            let (headers, said) = map(&buf[..len], resp.headers, http10)?;
+            (headers, None, said)
+        }
+    };
+    let bodiless = head_request || status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED;
+    let framing = match (bodiless, said.chunked, said.length) {
+        (true, _, _) => Framing::Length(0),
+        (false, true, Some(_)) => return Err("both Transfer-Encoding and Content-Length"),
+        (false, true, None) if http10 => return Err("Transfer-Encoding in an HTTP/1.0 response"),
+        (false, true, None) => Framing::Chunked,
+        (false, false, Some(n)) => Framing::Length(n),
+        (false, false, None) => Framing::Close,
+    };
+    let reuse = !said.close && framing != Framing::Close;
+    Ok(Parsed::Final(
+        Head {
+            status,
+            version,
+            headers,
+            lines,
+            framing,
+            reuse,
+        },
+        len,
+    ))
+}
+
+/// The headers as a map; the values share one copy of `head`, the bytes
+/// they were parsed from.
+fn map(head: &[u8], parsed: &[httparse::Header<'_>], http10: bool) -> Result<(HeaderMap, Said), &'static str> {
+    let base = head.as_ptr() as usize;
+    let copy = Bytes::copy_from_slice(head);
+    let mut headers = HeaderMap::with_capacity(parsed.len());
+    let mut said = Said {
+        length: None,
+        chunked: false,
+        close: http10,
+    };
+    for h in parsed {
         let name = header_name(h.name.as_bytes()).map_err(|_| "invalid header name")?;
         let raw = h.value;
         if name == TRANSFER_ENCODING {
-            if chunked || !raw.trim_ascii().eq_ignore_ascii_case(b"chunked") {
-                return Err("unsupported Transfer-Encoding");
-            }
-            chunked = true;
+            said.transfer_encoding(raw)?;
             // hop-by-hop, and said again by `framing`: never forwarded
             continue;
         }
         if name == CONNECTION {
-            close |= lists_token(raw, b"close");
+            said.close |= lists_token(raw, b"close");
             if names_no_other_header(raw) {
                 // hop-by-hop and naming nothing else: the proxy would remove
                 // it at once (one lookup and one removal a response)
@@ -151,30 +213,11 @@ fn parse_with<'b>(
         let value =
             HeaderValue::from_maybe_shared(copy.slice(start..start + raw.len())).map_err(|_| "invalid header value")?;
         if name == CONTENT_LENGTH {
-            length = Some(content_length(raw, length)?);
+            said.length = Some(content_length(raw, said.length)?);
         }
         headers.append(name, value);
     }
-    let bodiless = head_request || status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED;
-    let framing = match (bodiless, chunked, length) {
-        (true, _, _) => Framing::Length(0),
-        (false, true, Some(_)) => return Err("both Transfer-Encoding and Content-Length"),
-        (false, true, None) if version == Version::HTTP_10 => return Err("Transfer-Encoding in an HTTP/1.0 response"),
-        (false, true, None) => Framing::Chunked,
-        (false, false, Some(n)) => Framing::Length(n),
-        (false, false, None) => Framing::Close,
-    };
-    let reuse = !close && framing != Framing::Close;
-    Ok(Parsed::Final(
-        Head {
-            status,
-            version,
-            headers,
-            framing,
-            reuse,
-        },
-        len,
-    ))
+    Ok((headers, said))
 }
 
 #[cfg(test)]

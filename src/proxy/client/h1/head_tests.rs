@@ -1,5 +1,9 @@
 use super::*;
 
+fn parse(buf: &[u8], head_request: bool) -> Result<Parsed, &'static str> {
+    parse_for(buf, head_request, false)
+}
+
 fn final_head(raw: &[u8], head_request: bool) -> Result<(Head, usize), &'static str> {
     match parse(raw, head_request)? {
         Parsed::Final(h, len) => Ok((h, len)),
@@ -145,4 +149,48 @@ fn framing_and_bare_connection_headers_stay_out_of_the_map() {
     let h = headers("HTTP/1.1 200 OK\r\nConnection: keep-alive, X-Secret\r\nX-Secret: 1\r\nContent-Length: 0\r\n\r\n");
     assert_eq!(h["connection"], "keep-alive, X-Secret");
     assert_eq!(h["x-secret"], "1");
+}
+
+#[test]
+fn passed_lines_hold_what_the_map_would_in_lowercase_and_frame_alike() {
+    let raw = "HTTP/1.1 200 OK\r\nServer: up\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\n\
+               Content-Length: 5\r\nX-A: 1\r\nDate: d\r\nTE: x\r\nSet-Cookie: a\r\n\r\n";
+    let Parsed::Final(head, len) = parse_for(raw.as_bytes(), false, true).unwrap() else {
+        panic!()
+    };
+    assert_eq!(len, raw.len());
+    let lines = head.lines.expect("passed");
+    assert_eq!(
+        std::str::from_utf8(&lines.bytes).unwrap(),
+        "server: up\r\nx-a: 1\r\ndate: d\r\nset-cookie: a\r\n"
+    );
+    assert!(lines.date);
+    assert!(head.headers.is_empty());
+    assert_eq!((head.framing, head.reuse), (Framing::Length(5), true));
+    // the same framing either way, and the same refusals
+    for raw in [
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
+        "HTTP/1.0 200 OK\r\nX: y\r\n\r\n",
+        "HTTP/1.1 304 Not Modified\r\nContent-Length: 9\r\n\r\n",
+    ] {
+        let framed = |pass| match parse_for(raw.as_bytes(), false, pass).unwrap() {
+            Parsed::Final(h, _) => (h.framing, h.reuse, h.lines.is_some()),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(framed(true), (framed(false).0, framed(false).1, true), "{raw}");
+    }
+    for raw in [
+        "HTTP/1.1 200 OK\r\nContent-Length: 5, 6\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n",
+    ] {
+        assert!(parse_for(raw.as_bytes(), false, true).is_err(), "{raw}");
+    }
+    // a `Connection` naming another header: the map, which removes both
+    let raw = "HTTP/1.1 200 OK\r\nConnection: x-secret\r\nX-Secret: 1\r\nContent-Length: 0\r\n\r\n";
+    let Parsed::Final(head, _) = parse_for(raw.as_bytes(), false, true).unwrap() else {
+        panic!()
+    };
+    assert!(head.lines.is_none());
+    assert_eq!(head.headers["connection"], "x-secret");
 }

@@ -17,6 +17,7 @@
 pub mod body;
 mod chunked;
 pub mod head;
+pub mod lines;
 
 use bytes::{Buf, BytesMut};
 use http::Request;
@@ -80,8 +81,9 @@ impl Conn {
     }
 
     /// Sends `req`'s head (it has no body) and reads up to the final
-    /// response head; the body's bytes stay in the buffer.
-    pub async fn exchange<B>(&mut self, req: &Request<B>) -> Result<head::Head, Failed> {
+    /// response head, its header lines passed through when `pass` (see
+    /// [`lines`]); the body's bytes stay in the buffer.
+    pub async fn exchange<B>(&mut self, req: &Request<B>, pass: bool) -> Result<head::Head, Failed> {
         head::encode(&mut self.out, req);
         let fail = |error, nothing_back| Failed { error, nothing_back };
         if let Err(e) = self.stream.write_all(&self.out).await {
@@ -92,7 +94,7 @@ impl Conn {
         loop {
             if !self.buf.is_empty() {
                 answered = true;
-                match head::parse(&self.buf, head_request).map_err(|e| fail(invalid(e), false))? {
+                match head::parse_for(&self.buf, head_request, pass).map_err(|e| fail(invalid(e), false))? {
                     head::Parsed::Final(head, len) => {
                         self.buf.advance(len);
                         return Ok(head);
