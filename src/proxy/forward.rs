@@ -82,7 +82,9 @@ struct Routed {
 /// The checks every request passes before routing, then the route.
 fn admit(a: &Arrival, parts: &http::request::Parts) -> Result<Routed, ProxyError> {
     let m = &a.metrics;
-    if let Err(reason) = framing::check(&parts.headers) {
+    // the own server takes no request with `Content-Length` or
+    // `Transfer-Encoding` (`server::h1::request`): nothing to check
+    if let Err(reason) = if a.own { Ok(()) } else { framing::check(&parts.headers) } {
         m.requests_rejected.with_label_values(&["bad_request"]).inc();
         return Err(ProxyError::BadRequest(reason));
     }
@@ -93,9 +95,9 @@ fn admit(a: &Arrival, parts: &http::request::Parts) -> Result<Routed, ProxyError
         return Err(ProxyError::TooManyHeaders { limit: max_headers });
     }
     let limit = a.snap.config.limits.max_body_bytes;
-    let declared = parts
-        .headers
-        .get(http::header::CONTENT_LENGTH)
+    let declared = (!a.own)
+        .then(|| parts.headers.get(http::header::CONTENT_LENGTH))
+        .flatten()
         .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit) {
         m.requests_rejected.with_label_values(&["body_too_large"]).inc();

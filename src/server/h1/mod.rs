@@ -75,6 +75,8 @@ pub async fn serve<I: AsyncRead + AsyncWrite + Unpin>(
     // buffers given back at a quiet alarm (TLS): the next read takes only
     // what tokio reserves for an empty buffer (64 bytes) until bytes come
     let mut quiet = false;
+    let told = drain.told_later();
+    tokio::pin!(told);
     loop {
         let req = loop {
             if !buf.is_empty() {
@@ -108,7 +110,7 @@ pub async fn serve<I: AsyncRead + AsyncWrite + Unpin>(
                     Alarm::Expired(why) => return End::Expired(why),
                 },
                 // a head already begun is read and answered, then the connection closes
-                () = drain.told(), if buf.is_empty() => return End::Closed,
+                () = &mut told, if buf.is_empty() => return End::Closed,
             }
         };
         let mut call = service.serve(req);
