@@ -29,6 +29,11 @@ pub fn is_hop_by_hop(name: &HeaderName) -> bool {
     fixed_hop_by_hop().contains(&name)
 }
 
+/// [`is_hop_by_hop`] for a name in lowercase bytes, as read off the wire.
+pub fn is_hop_by_hop_bytes(name: &[u8]) -> bool {
+    fixed_hop_by_hop().iter().any(|h| h.as_str().as_bytes() == name)
+}
+
 /// Removes `Connection`, every header it names, and the fixed hop-by-hop set.
 /// One pass over the names (no hashing, no allocation) marks which are
 /// present; only those are removed. `Connection: keep-alive` / `close`, the

@@ -25,7 +25,8 @@ pub use done::Info;
 pub use error::{chain as error_chain, ProxyError};
 pub use facts::Facts;
 pub use headers::{
-    content_length, decimal, has_token, is_hop_by_hop, lists_token, names_no_other_header, remove_hop_by_hop,
+    content_length, decimal, has_token, is_hop_by_hop, is_hop_by_hop_bytes, lists_token, names_no_other_header,
+    remove_hop_by_hop,
 };
 pub use local::location as redirect_location;
 pub use names::header_name;

@@ -2,7 +2,8 @@
 //! general parser: a switch on the length and the first letter, then one
 //! case-insensitive compare, gives the standard name. `HeaderName::from_bytes`
 //! lowercases into a scratch buffer and matches against every standard
-//! name (about 120 instructions a header); this is about a third of that.
+//! name (about 120 instructions a header under callgrind); this is about
+//! 80, and `from_bytes` plus the switch for any other name.
 //! Anything else goes to `from_bytes`, so the result is always the same.
 
 use http::header::{self, HeaderName, InvalidHeaderName};

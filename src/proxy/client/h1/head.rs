@@ -114,6 +114,23 @@ pub(super) struct Said {
 }
 
 impl Said {
+    /// Nothing said yet: an HTTP/1.0 response closes unless told otherwise.
+    pub fn new(http10: bool) -> Self {
+        Self {
+            length: None,
+            chunked: false,
+            close: http10,
+        }
+    }
+
+    /// Notes a `Connection` value's `close`; true when it names nothing
+    /// but the fixed hop-by-hop set, so that dropping it removes all it
+    /// asks for (it is hop-by-hop itself).
+    pub fn connection(&mut self, value: &[u8]) -> bool {
+        self.close |= lists_token(value, b"close");
+        names_no_other_header(value)
+    }
+
     /// `Transfer-Encoding` must be `chunked`, once.
     pub fn transfer_encoding(&mut self, value: &[u8]) -> Result<(), &'static str> {
         if self.chunked || !value.trim_ascii().eq_ignore_ascii_case(b"chunked") {
@@ -188,11 +205,7 @@ fn map(head: &[u8], parsed: &[httparse::Header<'_>], http10: bool) -> Result<(He
     let base = head.as_ptr() as usize;
     let copy = Bytes::copy_from_slice(head);
     let mut headers = HeaderMap::with_capacity(parsed.len());
-    let mut said = Said {
-        length: None,
-        chunked: false,
-        close: http10,
-    };
+    let mut said = Said::new(http10);
     for h in parsed {
         let name = header_name(h.name.as_bytes()).map_err(|_| "invalid header name")?;
         let raw = h.value;
@@ -201,13 +214,10 @@ fn map(head: &[u8], parsed: &[httparse::Header<'_>], http10: bool) -> Result<(He
             // hop-by-hop, and said again by `framing`: never forwarded
             continue;
         }
-        if name == CONNECTION {
-            said.close |= lists_token(raw, b"close");
-            if names_no_other_header(raw) {
-                // hop-by-hop and naming nothing else: the proxy would remove
-                // it at once (one lookup and one removal a response)
-                continue;
-            }
+        // naming nothing else, the proxy would remove it at once (one
+        // lookup and one removal a response)
+        if name == CONNECTION && said.connection(raw) {
+            continue;
         }
         let start = raw.as_ptr() as usize - base;
         let value =

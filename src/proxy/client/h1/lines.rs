@@ -16,7 +16,7 @@
 //! headers to remove makes the map the way (`pass` gives None).
 
 use super::head::Said;
-use crate::proxy::{content_length, lists_token, names_no_other_header};
+use crate::proxy::{content_length, is_hop_by_hop_bytes};
 use bytes::Bytes;
 
 /// Header lines to write as they are.
@@ -46,7 +46,7 @@ fn kind(name: &[u8]) -> Kind {
         b"transfer-encoding" => Kind::TransferEncoding,
         b"connection" => Kind::Connection,
         b"date" => Kind::Date,
-        b"te" | b"trailer" | b"upgrade" | b"keep-alive" | b"proxy-connection" => Kind::HopByHop,
+        _ if is_hop_by_hop_bytes(name) => Kind::HopByHop,
         _ => Kind::Other,
     }
 }
@@ -56,11 +56,7 @@ fn kind(name: &[u8]) -> Kind {
 pub(super) fn pass(parsed: &[httparse::Header<'_>], http10: bool) -> Result<Option<(Lines, Said)>, &'static str> {
     let room: usize = parsed.iter().map(|h| h.name.len() + h.value.len() + 4).sum();
     let mut out = Vec::with_capacity(room);
-    let mut said = Said {
-        length: None,
-        chunked: false,
-        close: http10,
-    };
+    let mut said = Said::new(http10);
     let mut date = false;
     for h in parsed {
         let at = out.len();
@@ -77,8 +73,7 @@ pub(super) fn pass(parsed: &[httparse::Header<'_>], http10: bool) -> Result<Opti
                 false
             }
             Kind::Connection => {
-                said.close |= lists_token(value, b"close");
-                if !names_no_other_header(value) {
+                if !said.connection(value) {
                     return Ok(None);
                 }
                 false
